@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from passport.models import Battery
+from passport.services import demo
+
+
+class Command(BaseCommand):
+    help = "Seed the demo fleet (idempotent) and print the API token of each role."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--admin-password", default="cellpass-demo", help="Password of the 'admin' staff user (demo only)"
+        )
+
+    def handle(self, *args, admin_password: str, **options):
+        access, count = demo.seed()
+        users = get_user_model().objects
+        if not users.filter(username="admin").exists():
+            users.create_superuser("admin", "admin@cellpass.example", admin_password)
+        base = settings.CELLPASS_BASE_URL
+        pack = Battery.objects.filter(kind="pack").order_by("identifier").first()
+        out = self.stdout
+        out.write(self.style.SUCCESS(f"Demo fleet: {count} batteries"))
+        out.write(f"  API            {base}/api/")
+        out.write(f"  API docs       {base}/api/docs/")
+        out.write(f"  Admin          {base}/admin/   (admin / {admin_password})")
+        if pack:
+            out.write(f"  QR landing     {base}/p/{pack.identifier}")
+        out.write("Role tokens (send as 'Authorization: Token <key>'; no token = public):")
+        for entry in access:
+            out.write(f"  {entry.role:<20} {entry.token}   {entry.username} ({entry.organisation})")
+        if pack:
+            first = access[0].token
+            out.write(
+                f"Try: curl -H 'Authorization: Token {first}' {base}/api/batteries/{pack.id}/hierarchy/"
+            )
