@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python -m benchmarks.registration
+	$(BIN)/python -m benchmarks.registration  # set DATABASE_URL=postgres://... for the figures that count
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,168 @@
+"""Benchmark: bulk registration of 100,000 cells and public passport reads.
+
+    python -m benchmarks.registration [--cells 100000] [--batch 10000] [--reads 2000]
+
+Runs against DATABASE_URL (PostgreSQL for the figures that count) in a scratch database
+named <database>_bench that it creates and drops. Requests go through the whole Django/DRF
+stack in-process (no network), so the times are server-side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import time
+
+
+def _scratch_database() -> str | None:
+    """Point DATABASE_URL at a fresh <name>_bench database; returns its name (PostgreSQL only)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return None
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    bench = f"{name}_bench"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{bench}"')
+        conn.execute(f'CREATE DATABASE "{bench}"')
+    os.environ["DATABASE_URL"] = f"{base}/{bench}"
+    return bench
+
+
+def _drop(bench: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    base = os.environ["DATABASE_URL"].rpartition("/")[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{bench}"')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--reads", type=int, default=2_000)
+    parser.add_argument("--passports", type=int, default=500)
+    args = parser.parse_args()
+
+    bench = _scratch_database()
+    if not os.environ.get("CELLPASS_VAR_DIR"):
+        import tempfile
+
+        os.environ["CELLPASS_VAR_DIR"] = tempfile.mkdtemp(prefix="cellpass-bench-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    try:
+        print(f"database: {connection.vendor} {settings.DATABASES['default']['NAME']}")
+        print(f"cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
+        registration_rate = bench_registration(Client(), args.cells, args.batch)
+        read_stats = bench_reads(Client(), args.passports, args.reads)
+    finally:
+        if bench:
+            _drop(bench)
+    print("\nsummary")
+    print(f"  bulk registration: {registration_rate:,.0f} cells/s (target >= 5,000)")
+    print(f"  public passport read, warm cache: p50 {read_stats['p50']:.2f} ms, p95 {read_stats['p95']:.2f} ms, "
+          f"p99 {read_stats['p99']:.2f} ms (target p95 <= 20 ms)")
+    return 0
+
+
+def _operator():
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from passport.choices import Role
+    from passport.models import Membership, Organisation
+
+    organisation = Organisation.objects.create(
+        name="Bench Cells", issuing_agency_code="0", company_prefix="4099999", street_address="Bench 1",
+        postal_code="1000", country="DE",
+    )
+    user = get_user_model().objects.create_user("bench-operator")
+    Membership.objects.create(user=user, organisation=organisation, role=Role.ECONOMIC_OPERATOR)
+    return organisation, Token.objects.create(user=user).key
+
+
+def bench_registration(client, cells: int, batch: int) -> float:
+    import orjson
+
+    from passport.demo_content import DEMO_MODELS, model_content
+    from passport.models import Battery, BatteryModel
+    from passport.services import content
+
+    organisation, token = _operator()
+    spec = next(s for s in DEMO_MODELS if s.kind == "cell")
+    model = BatteryModel.objects.create(
+        manufacturer=organisation, model_number=spec.model_number, name=spec.name, kind=spec.kind,
+        category=spec.category, chemistry=spec.chemistry, rated_capacity_ah=spec.rated_capacity_ah,
+        nominal_voltage_v=spec.nominal_voltage_v, mass_kg=spec.mass_kg,
+    )
+    for category, payload in model_content(spec, organisation.name).items():
+        content.write_model_content(model, category, payload)
+    made = dt.datetime(2026, 10, 1, tzinfo=dt.UTC).isoformat()
+    headers = {"HTTP_AUTHORIZATION": f"Token {token}"}
+    print(f"\nbulk registration: {cells:,} cells in requests of {batch:,}")
+    started = time.perf_counter()
+    for start in range(0, cells, batch):
+        rows = [{"serial_number": f"B{n:010d}", "model": spec.model_number, "manufactured_at": made}
+                for n in range(start, min(start + batch, cells))]
+        body = orjson.dumps({"batteries": rows})
+        t0 = time.perf_counter()
+        response = client.post("/api/batteries/bulk/", body, content_type="application/json", **headers)
+        if response.status_code != 201:
+            raise SystemExit(f"registration failed: {response.status_code} {response.content[:500]!r}")
+        print(f"  rows {start:>7,}-{start + len(rows) - 1:>7,}: {len(rows) / (time.perf_counter() - t0):,.0f} cells/s")
+    elapsed = time.perf_counter() - started
+    assert Battery.objects.filter(operator=organisation).count() == cells
+    rate = cells / elapsed
+    print(f"  total {elapsed:.1f} s, {rate:,.0f} cells/s")
+    return rate
+
+
+def bench_reads(client, passports: int, reads: int) -> dict:
+    from passport.demo_content import DEMO_MODELS, battery_content
+    from passport.models import Passport
+    from passport.services import content
+
+    rng = random.Random(7)
+    spec = next(s for s in DEMO_MODELS if s.kind == "cell")
+    chosen = list(Passport.objects.select_related("battery__model")[:passports])
+    as_of = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    for passport in chosen:
+        for category, payload in battery_content(spec, rng, cycles=300, age_days=400, as_of=as_of).items():
+            content.write_section(passport, category, payload)
+    ids = [str(p.id) for p in chosen]
+    for passport_id in ids:  # warm the cache
+        assert client.get(f"/api/passports/{passport_id}/").status_code == 200
+    samples = []
+    for _ in range(reads):
+        url = f"/api/passports/{rng.choice(ids)}/"
+        t0 = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200
+    samples.sort()
+    stats = {"p50": statistics.median(samples), "p95": samples[int(0.95 * len(samples)) - 1],
+             "p99": samples[int(0.99 * len(samples)) - 1]}
+    print(f"\npublic passport reads: {reads:,} over {len(ids)} passports with full content, warm cache")
+    print(f"  p50 {stats['p50']:.2f} ms, p95 {stats['p95']:.2f} ms, p99 {stats['p99']:.2f} ms")
+    return stats
+
+
+if __name__ == "__main__":
+    sys.exit(main())
