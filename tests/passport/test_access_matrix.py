@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +19,12 @@ from passport.models import Battery, Passport, PassportSection
 from passport.selectors import leaf_paths
 from passport.services import content
 from passport.services.content import REGISTRY_MEMBERS
+from tests.support.conformance import conformance_file
 from tests.support.fixtures import MANUFACTURED, cell_rows
 from tests.support.payloads import maximal_payload
 
 pytestmark = pytest.mark.django_db
 
-SHARED_LONGLIST = (
-    Path(__file__).resolve().parents[3] / "shared/conformance/batterypass-1.2/attributes_v1.2.csv"
-)
 ROLES = [Role.PUBLIC, Role.LEGITIMATE_INTEREST, Role.AUTHORITY, Role.ECONOMIC_OPERATOR]
 
 # Art. 77(2), Annex XIII: who each audience of the access column is.
@@ -47,9 +44,7 @@ EXPECTED_AUDIENCE = {
 
 
 def expected_audiences() -> dict[int, set[str]]:
-    if not SHARED_LONGLIST.exists():
-        pytest.skip(f"the conformance set is not at {SHARED_LONGLIST}")
-    with SHARED_LONGLIST.open(newline="", encoding="utf-8") as handle:
+    with conformance_file("attributes_v1.2.csv").open(newline="", encoding="utf-8") as handle:
         return {
             int(row["#"]): EXPECTED_AUDIENCE[row["Access rights according to Battery Regulation"].strip()]
             for row in csv.DictReader(handle)
@@ -214,9 +209,8 @@ def test_section_writes_keep_registry_members_authoritative(operator_client, com
 
 
 def test_vendored_longlist_is_the_conformance_copy():
-    if not SHARED_LONGLIST.exists():
-        pytest.skip(f"the conformance set is not at {SHARED_LONGLIST}")
-    assert (batterypass.STANDARD_DIR / "attributes_v1.2.csv").read_bytes() == SHARED_LONGLIST.read_bytes()
+    shared = conformance_file("attributes_v1.2.csv")
+    assert (batterypass.STANDARD_DIR / "attributes_v1.2.csv").read_bytes() == shared.read_bytes()
 
 
 def test_put_into_service_date_is_used(complete_passport):

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
 from passport import batterypass
 from passport.choices import PassportCategory
 from passport.models import Battery
+from tests.support.conformance import conformance_file
 from tests.support.fixtures import make_model
 
 pytestmark = pytest.mark.django_db
 
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared/conformance/batterypass-1.2"
 DATE_MEMBERS = {"manufacturingDate", "puttingIntoService"}
 
 
 def sample(category: str) -> dict:
-    path = CONFORMANCE / category / "sample-payload.json"
-    if not path.exists():
-        pytest.skip(f"the conformance set is not at {CONFORMANCE}")
-    return json.loads(path.read_text())
+    return json.loads(conformance_file(category, "sample-payload.json").read_text())
 
 
 def as_ijson(value):
@@ -54,9 +50,7 @@ def imported_battery(operator_client, manufacturer) -> str:
 
 def test_vendored_schemas_are_the_conformance_copies():
     for category in PassportCategory:
-        shared = CONFORMANCE / category.value / "schema.json"
-        if not shared.exists():
-            pytest.skip(f"the conformance set is not at {CONFORMANCE}")
+        shared = conformance_file(category.value, "schema.json")
         vendored = batterypass.STANDARD_DIR / f"{category.value}.schema.json"
         assert vendored.read_bytes() == shared.read_bytes(), category
 
