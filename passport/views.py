@@ -40,7 +40,7 @@ def qr_landing(request: HttpRequest, identifier: str) -> HttpResponse:
     role = access.reading_role(request.user, battery)
     document = passport_document(passport, role)
     if "text/html" not in request.headers.get("Accept", ""):
-        return JsonResponse(document, json_dumps_params={"default": str})
+        return JsonResponse(document)
     attributes = batterypass.attributes()
     labels = dict(PassportCategory.choices)
     return render(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from passport.models import Battery, BatteryModel, PassportSection
@@ -112,6 +114,7 @@ def test_qr_landing_serves_the_public_passport(public_client, battery):
     assert "Battery status" in response.content.decode()  # listed among what is not shown
     as_json = public_client.get(f"/p/{battery['identifier']}").json()
     assert as_json["role"] == "public"
+    assert dt.datetime.fromisoformat(as_json["created_at"].replace("Z", "+00:00"))
     assert public_client.get("/p/NOPE").status_code == 404
 
 
