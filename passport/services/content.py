@@ -12,7 +12,6 @@ layer 1 nor 2 gives it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 
 import json_merge_patch
@@ -101,14 +100,6 @@ def present_categories(passport: Passport, sections: dict[str, dict]) -> list[st
 def full_content(passport: Passport) -> dict[str, dict]:
     sections = sections_of(passport)
     return {c: compose(passport, c, sections.get(c)) for c in present_categories(passport, sections)}
-
-
-def completeness(content: dict[str, dict]) -> dict[str, list[dict]]:
-    """Per category, what keeps the payload from validating (empty list: complete)."""
-    report = {c.value: [{"path": "/", "message": "no content"}] for c in PassportCategory}
-    for category, document in content.items():
-        report[category] = [e.as_dict() for e in batterypass.validate(category, document)]
-    return report
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -266,8 +257,3 @@ def _revalidate_passports(model: BatteryModel, category: str, errors: ErrorColle
     if broken:
         listed = ", ".join(broken[:20]) + (f" and {len(broken) - 20} more" if len(broken) > 20 else "")
         errors.add("/", f"the change would make the {category} content of batteries {listed} invalid")
-
-
-def invalidate(passports: Iterable[Passport]) -> None:
-    """Bump revisions so cached views of these passports are not served again."""
-    Passport.objects.filter(pk__in=[p.pk for p in passports]).update(revision=F("revision") + 1)

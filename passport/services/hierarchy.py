@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from passport.choices import BatteryKind, BatteryStatus
@@ -100,8 +101,6 @@ def parent_chain(battery: Battery) -> list[Battery]:
 
 def history(battery: Battery):
     """Every installation into or out of ``battery``, and of ``battery`` into others, oldest first."""
-    from django.db.models import Q
-
     return (
         Composition.objects.filter(Q(parent=battery) | Q(child=battery))
         .select_related("parent", "child")
