@@ -25,7 +25,7 @@ demo: install
 serve:
 	@echo "Starting a Celery worker and the web server at http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/celery -A config worker --loglevel=WARNING --concurrency=2 & worker=$$!; \
+	$(BIN)/celery -A config worker --beat --loglevel=WARNING --concurrency=2 & worker=$$!; \
 	$(BIN)/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 test: install
@@ -37,6 +37,8 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks.registration  # set DATABASE_URL=postgres://... for the figures that count
+	$(BIN)/python -m benchmarks.telemetry_ingest
+	$(BIN)/python -m benchmarks.provenance
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -11,37 +11,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
 import time
 
-
-def _scratch_database() -> str | None:
-    """Point DATABASE_URL at a fresh <name>_bench database; returns its name (PostgreSQL only)."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return None
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    bench = f"{name}_bench"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{bench}"')
-        conn.execute(f'CREATE DATABASE "{bench}"')
-    os.environ["DATABASE_URL"] = f"{base}/{bench}"
-    return bench
-
-
-def _drop(bench: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    base = os.environ["DATABASE_URL"].rpartition("/")[0]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{bench}"')
+from benchmarks.harness import django_environment, make_operator
 
 
 def main() -> int:
@@ -52,29 +27,14 @@ def main() -> int:
     parser.add_argument("--passports", type=int, default=500)
     args = parser.parse_args()
 
-    bench = _scratch_database()
-    if not os.environ.get("CELLPASS_VAR_DIR"):
-        import tempfile
+    with django_environment() as description:
+        from django.conf import settings
+        from django.test import Client
 
-        os.environ["CELLPASS_VAR_DIR"] = tempfile.mkdtemp(prefix="cellpass-bench-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-
-    call_command("migrate", verbosity=0)
-    try:
-        print(f"database: {connection.vendor} {settings.DATABASES['default']['NAME']}")
+        print(description)
         print(f"cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
         registration_rate = bench_registration(Client(), args.cells, args.batch)
         read_stats = bench_reads(Client(), args.passports, args.reads)
-    finally:
-        if bench:
-            _drop(bench)
     print("\nsummary")
     print(f"  bulk registration: {registration_rate:,.0f} cells/s (target >= 5,000)")
     p50, p95, p99 = read_stats["p50"], read_stats["p95"], read_stats["p99"]
@@ -85,26 +45,6 @@ def main() -> int:
     return 0
 
 
-def _operator():
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
-    from passport.choices import Role
-    from passport.models import Membership, Organisation
-
-    organisation = Organisation.objects.create(
-        name="Bench Cells",
-        issuing_agency_code="0",
-        company_prefix="4099999",
-        street_address="Bench 1",
-        postal_code="1000",
-        country="DE",
-    )
-    user = get_user_model().objects.create_user("bench-operator")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.ECONOMIC_OPERATOR)
-    return organisation, Token.objects.create(user=user).key
-
-
 def bench_registration(client, cells: int, batch: int) -> float:
     import orjson
 
@@ -112,7 +52,7 @@ def bench_registration(client, cells: int, batch: int) -> float:
     from passport.models import Battery, BatteryModel
     from passport.services import content
 
-    organisation, token = _operator()
+    organisation, token = make_operator()
     spec = next(s for s in DEMO_MODELS if s.kind == "cell")
     model = BatteryModel.objects.create(
         manufacturer=organisation,

@@ -187,3 +187,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- provenance -------------------------------------------------------------------------------
+# Ed25519 key that signs the Merkle log's tree heads: base64 of the 32-byte seed or a PEM file's text.
+# Empty: a key is generated once under CELLPASS_VAR_DIR (fine for the demo, not for production).
+CELLPASS_LOG_SIGNING_KEY = os.environ.get("CELLPASS_LOG_SIGNING_KEY", "")
+if not CELLPASS_LOG_SIGNING_KEY and os.environ.get("CELLPASS_LOG_SIGNING_KEY_FILE"):
+    CELLPASS_LOG_SIGNING_KEY = Path(os.environ["CELLPASS_LOG_SIGNING_KEY_FILE"]).read_text().strip()
+# Empty: eth-tester's in-process EVM. Otherwise any JSON-RPC endpoint, with the key that pays for anchors.
+CELLPASS_CHAIN_RPC_URL = os.environ.get("CELLPASS_CHAIN_RPC_URL", "")
+CELLPASS_CHAIN_PRIVATE_KEY = os.environ.get("CELLPASS_CHAIN_PRIVATE_KEY", "")
+CELLPASS_CHAIN_TIMEOUT = int(os.environ.get("CELLPASS_CHAIN_TIMEOUT", "120"))
+CELLPASS_ANCHOR_INTERVAL_SECONDS = int(os.environ.get("CELLPASS_ANCHOR_INTERVAL_SECONDS", "60"))
+CELLPASS_TELEMETRY_MAX_UPLOAD_BYTES = int(os.environ.get("CELLPASS_TELEMETRY_MAX_UPLOAD_BYTES", str(2 << 30)))
+CELERY_BEAT_SCHEDULE = {
+    "anchor-tree-head": {
+        "task": "lifecycle.anchor_tree_head",
+        "schedule": float(CELLPASS_ANCHOR_INTERVAL_SECONDS),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

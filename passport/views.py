@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,6 +18,8 @@ IRI_TARGETS = {
     "passport": (Passport, "passport-detail"),
     "organisation": (Organisation, "organisation-detail"),
     "battery-model": (BatteryModel, "batterymodel-detail"),
+    # Other apps' records are named by label so this module does not import their models.
+    "event": ("lifecycle.LifecycleEvent", "event-detail"),
 }
 
 
@@ -62,6 +65,8 @@ def resolve_iri(request: HttpRequest, segment: str, key: str) -> HttpResponse:
     if segment not in IRI_TARGETS:
         raise Http404(segment)
     model, route = IRI_TARGETS[segment]
+    if isinstance(model, str):
+        model = apps.get_model(model)
     if not model.objects.filter(pk=key).exists():
         raise Http404(key)
     return HttpResponse(status=303, headers={"Location": reverse(route, kwargs={"pk": key})})

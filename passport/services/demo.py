@@ -56,6 +56,16 @@ ORGANISATIONS = {
         country="United Kingdom",
         email="buying@secondlife.example",
     ),
+    "urbanmine": dict(
+        name="Urban Mine Recycling B.V.",
+        issuing_agency_code="0",
+        company_prefix="8790001",
+        street_address="Havenweg 7",
+        postal_code="3089",
+        country="Netherlands",
+        email="intake@urbanmine.example",
+        website="https://urbanmine.example",
+    ),
     "authority": dict(
         name="Federal Battery Market Surveillance",
         street_address="Amtsplatz 1",
@@ -69,6 +79,8 @@ LINES = {"VX": "voltora", "LF": "lumen", "EB": "velora"}
 USERS = [
     ("voltora-operator", "voltora", Role.ECONOMIC_OPERATOR),
     ("lumen-operator", "lumen", Role.ECONOMIC_OPERATOR),
+    ("velora-operator", "velora", Role.ECONOMIC_OPERATOR),
+    ("recycler-operator", "urbanmine", Role.ECONOMIC_OPERATOR),
     ("secondlife-buyer", "secondlife", Role.LEGITIMATE_INTEREST),
     ("market-surveillance", "authority", Role.AUTHORITY),
 ]

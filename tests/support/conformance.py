@@ -18,3 +18,15 @@ def conformance_file(*parts: str) -> Path:
         SKIPPED_SUITES.setdefault("conformance (../shared absent)", []).append(str(path))
         pytest.skip(f"the conformance set is not at {CONFORMANCE}")
     return path
+
+
+NASA_RAW = Path(__file__).resolve().parents[3] / "shared/data/nasa-pcoe/raw"
+
+
+def nasa_file(name: str) -> Path:
+    """A raw NASA PCoE aging file; skips the test (and reports the suite) when ../shared is absent."""
+    path = NASA_RAW / f"{name}.mat"
+    if not path.exists():
+        SKIPPED_SUITES.setdefault("nasa-data (../shared absent)", []).append(str(path))
+        pytest.skip(f"the NASA PCoE data is not at {NASA_RAW}")
+    return path

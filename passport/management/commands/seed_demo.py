@@ -16,6 +16,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, admin_password: str, **options):
         access, count = demo.seed()
+        # The fleet's history (events, telemetry, a repurposed and a recycled pack) is lifecycle's.
+        from lifecycle.services import demo as lifecycle_demo
+
+        records = lifecycle_demo.seed()
         users = get_user_model().objects
         if not users.filter(username="admin").exists():
             users.create_superuser("admin", "admin@cellpass.example", admin_password)
@@ -23,6 +27,10 @@ class Command(BaseCommand):
         pack = Battery.objects.filter(kind="pack").order_by("identifier").first()
         out = self.stdout
         out.write(self.style.SUCCESS(f"Demo fleet: {count} batteries"))
+        if records:
+            out.write(
+                f"  Lifecycle records made: {records} (anchored on chain by the worker within a minute)"
+            )
         out.write(f"  API            {base}/api/")
         out.write(f"  API docs       {base}/api/docs/")
         out.write(f"  Admin          {base}/admin/   (admin / {admin_password})")
@@ -36,3 +44,6 @@ class Command(BaseCommand):
             out.write(
                 f"Try: curl -H 'Authorization: Token {first}' {base}/api/batteries/{pack.id}/hierarchy/"
             )
+            proof = f"{base}/api/batteries/{pack.id}/proof/"
+            out.write(f"     curl -H 'Authorization: Token {first}' {proof} > proof.json")
+            out.write("     python manage.py verify proof.json")
