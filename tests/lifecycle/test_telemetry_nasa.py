@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,9 +22,8 @@ from lifecycle.telemetry import (
     read_telemetry,
 )
 from passport import batterypass
-from tests.support.services import SKIPPED_SUITES
+from tests.support.conformance import nasa_file
 
-RAW = Path(__file__).resolve().parents[3] / "shared/data/nasa-pcoe/raw"
 CELLS = ("B0025", "B0029", "B0030", "B0045", "B0047")
 LCO = limits_for(None, "LCO")
 # (cycles, discharge cycles) per file, and the cycles the raw data gives reason to flag.
@@ -39,20 +37,12 @@ KNOWN_FLAGS = {
 }
 
 
-def raw_path(cell: str) -> Path:
-    path = RAW / f"{cell}.mat"
-    if not path.exists():
-        SKIPPED_SUITES.setdefault("NASA PCoE data (../shared absent)", []).append(str(path))
-        pytest.skip(f"the NASA PCoE files are not at {RAW}")
-    return path
-
-
 @pytest.fixture(scope="module")
 def nasa():
     """Frames and aggregates of the five cells, parsed once for the module."""
     result = {}
     for cell in CELLS:
-        frame = read_nasa_mat(raw_path(cell))
+        frame = read_nasa_mat(nasa_file(cell))
         result[cell] = (frame, cycle_aggregates(frame, LCO))
     return result
 
@@ -137,7 +127,7 @@ def test_impedance_cycles_carry_re_plus_rct(nasa):
 
 
 def modified(cell: str, change) -> bytes:
-    contents = scipy.io.loadmat(raw_path(cell))
+    contents = scipy.io.loadmat(nasa_file(cell))
     change(contents[cell]["cycle"][0, 0][0])
     buffer = io.BytesIO()
     scipy.io.savemat(buffer, {cell: contents[cell]})
@@ -207,7 +197,7 @@ def test_irregular_cycles_ingest_flagged(nasa):
 
 
 def test_truncated_random_and_foreign_files_are_rejected():
-    data = raw_path("B0029").read_bytes()
+    data = nasa_file("B0029").read_bytes()
     for broken in (data[: len(data) // 2], np.random.default_rng(7).bytes(200_000), b"", data[:100]):
         with pytest.raises(TelemetryError) as caught:
             read_nasa_mat(broken)
@@ -222,7 +212,7 @@ def test_truncated_random_and_foreign_files_are_rejected():
 
 
 def test_progress_and_dispatch_by_extension():
-    path = raw_path("B0047")
+    path = nasa_file("B0047")
     seen: list[int] = []
     frame = read_telemetry(path, progress=seen.append)
     assert frame.source_format == "nasa-mat"

@@ -14,17 +14,9 @@ from lifecycle.provenance.verifier import verify_bundle
 from lifecycle.services import bundles, demo
 from passport.models import Battery
 from tests.lifecycle.conftest import post_event
-from tests.support.worker import wait_for
+from tests.support.worker import job_finished, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def _finished(job_id):
-    def check():
-        job = TelemetryIngestJob.objects.get(pk=job_id)
-        return job if job.state in ("succeeded", "failed") else None
-
-    return check
 
 
 def test_worker_ingests_an_uploaded_file(celery_worker_process, operator_client, cells):
@@ -35,7 +27,9 @@ def test_worker_ingests_an_uploaded_file(celery_worker_process, operator_client,
         format="multipart",
     )
     assert response.status_code == 202, response.json()
-    job = wait_for(_finished(response.json()["id"]), timeout=120, what="the telemetry job")
+    job = wait_for(
+        job_finished(TelemetryIngestJob, response.json()["id"]), timeout=120, what="the telemetry job"
+    )
     assert job.state == "succeeded", job.errors
     assert job.result["cycles"] == 3 and job.result["created"] is True
     assert TelemetryBatch.objects.get().sample_count == job.result["samples"]
@@ -49,7 +43,9 @@ def test_worker_reports_a_bad_file_and_stores_nothing(celery_worker_process, ope
         {"file": SimpleUploadedFile("bms.csv", b"time,voltage[V],current[A]\n1,3.7,1\n")},
         format="multipart",
     )
-    job = wait_for(_finished(response.json()["id"]), timeout=120, what="the telemetry job")
+    job = wait_for(
+        job_finished(TelemetryIngestJob, response.json()["id"]), timeout=120, what="the telemetry job"
+    )
     assert job.state == "failed"
     assert "temperature" in job.errors[0]["path"]
     assert TelemetryBatch.objects.count() == 0

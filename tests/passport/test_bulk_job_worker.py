@@ -6,17 +6,9 @@ import pytest
 
 from passport.models import Battery, BulkRegistrationJob
 from tests.support.fixtures import cell_rows
-from tests.support.worker import wait_for
+from tests.support.worker import job_finished, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def _finished(job_id):
-    def check():
-        job = BulkRegistrationJob.objects.get(pk=job_id)
-        return job if job.state in ("succeeded", "failed") else None
-
-    return check
 
 
 def test_worker_registers_a_bulk_job(celery_worker_process, operator_client, cell_model):
@@ -24,7 +16,7 @@ def test_worker_registers_a_bulk_job(celery_worker_process, operator_client, cel
         "/api/batteries/bulk/?async=1", {"batteries": cell_rows(2500)}, format="json"
     )
     assert response.status_code == 202, response.json()
-    job = wait_for(_finished(response.json()["id"]), timeout=120, what="the bulk job")
+    job = wait_for(job_finished(BulkRegistrationJob, response.json()["id"]), timeout=120, what="the bulk job")
     assert job.state == "succeeded", job.errors
     assert job.created_count == 2500
     assert Battery.objects.count() == 2500
@@ -37,7 +29,7 @@ def test_worker_reports_a_bad_row_and_stores_nothing(celery_worker_process, oper
     rows[123]["model"] = "UNKNOWN"
     response = operator_client.post("/api/batteries/bulk/?async=1", {"batteries": rows}, format="json")
     assert response.status_code == 202
-    job = wait_for(_finished(response.json()["id"]), timeout=120, what="the bulk job")
+    job = wait_for(job_finished(BulkRegistrationJob, response.json()["id"]), timeout=120, what="the bulk job")
     assert job.state == "failed"
     assert job.errors[0]["errors"][0] == {
         "row": 123,

@@ -93,3 +93,13 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def job_finished(model, pk):
+    """A predicate for ``wait_for``: the job row once it has succeeded or failed."""
+
+    def check():
+        job = model.objects.get(pk=pk)
+        return job if job.state in ("succeeded", "failed") else None
+
+    return check
