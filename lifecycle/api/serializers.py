@@ -66,6 +66,7 @@ class TelemetryBatchSerializer(serializers.ModelSerializer):
 class TelemetryUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=["csv", "parquet", "nasa-mat"], required=False)
+    start = serializers.DateTimeField(required=False, help_text="Origin of a relative time[s] column")
 
 
 class CycleAggregateSerializer(serializers.ModelSerializer):

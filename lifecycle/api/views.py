@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status, viewsets
@@ -134,17 +135,29 @@ class BatteryTelemetryView(generics.GenericAPIView):
                 [FieldError("/file", "attach the telemetry file as multipart field 'file'")]
             )
         file_format = request.data.get("format") or None
+        start = _start(request.data.get("start"))
         actor = access.membership(request.user).organisation
         if request.query_params.get("async", "").lower() in {"1", "true", "yes"}:
             with transaction.atomic():
                 job = jobs.submit(battery, upload, actor=actor, user=request.user, format=file_format)
             return Response(TelemetryJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
         result = telemetry.ingest(
-            battery, upload.file, actor=actor, user=request.user, filename=upload.name, format=file_format
-        )
+            battery, upload.file, actor=actor, user=request.user, filename=upload.name, format=file_format,
+            start=start,
+        )  # fmt: skip
         return Response(
             result.summary(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+
+def _start(text: str | None):
+    """The instant relative ``time[s]`` columns count from (form field ``start``)."""
+    if not text:
+        return None
+    moment = parse_datetime(text)
+    if moment is None or moment.tzinfo is None:
+        raise ValidationFailed([FieldError("/start", "must be an ISO 8601 date-time with a UTC offset")])
+    return moment
 
 
 class BatteryCyclesView(generics.ListAPIView):

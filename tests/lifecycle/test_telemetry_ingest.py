@@ -171,3 +171,20 @@ def test_samples_are_append_only_in_postgres(operator_client, cells):
             connection.cursor() as cur,
         ):
             cur.execute(statement)
+
+
+def test_relative_seconds_need_and_use_a_start(operator_client, cells):
+    lines = ["time[s],voltage[V],current[A],temperature[degC]"]
+    lines += [f"{n * 10},{3.5 + n * 0.001:.4f},2.5,25.0" for n in range(200)]
+    content = ("\n".join(lines) + "\n").encode()
+    battery = cells[0]["id"]
+    path = f"/api/batteries/{battery}/telemetry/"
+    bad = operator_client.post(
+        path, {"file": SimpleUploadedFile("r.csv", content), "start": "noon"}, format="multipart"
+    )
+    assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "/start"
+    good = operator_client.post(
+        path, {"file": SimpleUploadedFile("r.csv", content), "start": START.isoformat()}, format="multipart"
+    )
+    assert good.status_code == 201, good.json()
+    assert good.json()["first_sample_at"] == "2026-04-01T00:00:00Z"

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from lifecycle.services import telemetry
@@ -18,8 +19,12 @@ class Command(BaseCommand):
             "--format", choices=["csv", "parquet", "nasa-mat"], help="Default: from the extension"
         )
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--start", help="ISO 8601 instant a relative time[s] column counts from")
 
-    def handle(self, battery, path, format=None, no_progress=False, **options):
+    def handle(self, battery, path, format=None, no_progress=False, start=None, **options):
+        moment = parse_datetime(start) if start else None
+        if start and (moment is None or moment.tzinfo is None):
+            raise CommandError("--start must be an ISO 8601 date-time with a UTC offset")
         target = Battery.objects.select_related("model", "operator").filter(identifier=battery).first()
         if target is None:
             try:
@@ -38,8 +43,9 @@ class Command(BaseCommand):
 
             try:
                 result = telemetry.ingest(
-                    target, path, actor=target.operator, filename=path.name, format=format, progress=progress
-                )
+                    target, path, actor=target.operator, filename=path.name, format=format, progress=progress,
+                    start=moment,
+                )  # fmt: skip
             except CellpassError as exc:
                 details = "\n".join(
                     f"  {e.path}" + (f" (row {e.row})" if e.row is not None else "") + f": {e.message}"
