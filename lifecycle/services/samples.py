@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 
 import numpy as np
@@ -65,6 +66,44 @@ def binary_copy_stream(batch_id: int, battery_id: uuid.UUID, frame: TelemetryFra
 
 def copy_statement(table: str = TABLE) -> str:
     return f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+
+def reserve_batch_id() -> int | None:
+    """A batch id taken from the sequence ahead of the row, so samples can load before it exists
+    (PostgreSQL); None where samples are written after the batch row instead."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('lifecycle_telemetrybatch', 'id'))")
+        return cursor.fetchone()[0]
+
+
+class BackgroundCopy:
+    """COPY the samples on this connection from a second thread, inside the caller's transaction.
+
+    The server parses COPY data on its own core; meanwhile this process computes the cycle
+    aggregates instead of waiting. The caller must not use the connection until ``wait()``.
+    """
+
+    def __init__(self, batch_id: int, battery_id: uuid.UUID, frame: TelemetryFrame):
+        connection.ensure_connection()
+        self._raw = connection.connection
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(batch_id, battery_id, frame), daemon=True)
+        self._thread.start()
+
+    def _run(self, batch_id: int, battery_id: uuid.UUID, frame: TelemetryFrame) -> None:
+        try:
+            with self._raw.cursor() as cursor, cursor.copy(copy_statement()) as copy:
+                for chunk in binary_copy_stream(batch_id, battery_id, frame):
+                    copy.write(chunk)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def store(batch_id: int, battery_id: uuid.UUID, frame: TelemetryFrame) -> int:

@@ -16,7 +16,13 @@ from django.db import IntegrityError, transaction
 from lifecycle.choices import EventType
 from lifecycle.models import CycleAggregate, TelemetryBatch
 from lifecycle.services import condition, records, samples
-from lifecycle.telemetry import TelemetryError, TelemetryFrame, cycle_aggregates, read_telemetry
+from lifecycle.telemetry import (
+    OperatingLimits,
+    TelemetryError,
+    TelemetryFrame,
+    cycle_aggregates,
+    read_telemetry,
+)
 from passport.choices import BatteryStatus
 from passport.exceptions import Conflict, FieldError, ValidationFailed
 from passport.models import Battery, Organisation
@@ -122,10 +128,10 @@ def ingest(
     if (existing := _existing(sha256, battery)) is not None:
         return existing
     frame = parse(source, format=format, filename=filename or None, progress=progress, start=start)
-    aggregates = cycle_aggregates(frame, condition.limits(battery))
+    limits = condition.limits(battery)
     try:
         return _store(
-            battery, frame, aggregates, sha256=sha256, size=size, actor=actor, user=user, filename=filename
+            battery, frame, limits, sha256=sha256, size=size, actor=actor, user=user, filename=filename
         )
     except IntegrityError:
         # The same file arrived twice at once: the other upload won, and this one is that one.
@@ -135,7 +141,16 @@ def ingest(
 
 
 @transaction.atomic
-def _store(battery, frame, aggregates, *, sha256, size, actor, user, filename) -> IngestResult:
+def _store(
+    battery: Battery, frame: TelemetryFrame, limits: OperatingLimits, *, sha256, size, actor, user, filename
+) -> IngestResult:
+    batch_id = samples.reserve_batch_id() if len(frame) else None
+    loading = samples.BackgroundCopy(batch_id, battery.pk, frame) if batch_id is not None else None
+    try:
+        aggregates = cycle_aggregates(frame, limits)
+    finally:
+        if loading is not None:
+            loading.wait()
     # Cycle anomalies are carried by their aggregates; only file-level ones are counted from the frame.
     anomalies = Counter(anomaly.code for anomaly in frame.anomalies if anomaly.cycle is None)
     for aggregate in aggregates:
@@ -165,6 +180,7 @@ def _store(battery, frame, aggregates, *, sha256, size, actor, user, filename) -
         ]
     )
     batch = TelemetryBatch.objects.create(
+        id=batch_id,
         battery=battery,
         sha256=sha256,
         format=frame.source_format,
@@ -181,7 +197,8 @@ def _store(battery, frame, aggregates, *, sha256, size, actor, user, filename) -
         event=event,
         uploaded_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    samples.store(batch.pk, battery.pk, frame)
+    if loading is None:
+        samples.store(batch.pk, battery.pk, frame)
     CycleAggregate.objects.bulk_create(
         [
             CycleAggregate(

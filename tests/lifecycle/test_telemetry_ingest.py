@@ -188,3 +188,32 @@ def test_relative_seconds_need_and_use_a_start(operator_client, cells):
     )
     assert good.status_code == 201, good.json()
     assert good.json()["first_sample_at"] == "2026-04-01T00:00:00Z"
+
+
+def test_a_failure_midway_stores_nothing(operator_client, cells, monkeypatch):
+    """The aggregates fail while the samples are loading: the whole upload rolls back."""
+    from lifecycle.services import telemetry as service
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("aggregation crashed")
+
+    monkeypatch.setattr(service, "cycle_aggregates", broken)
+    battery = Battery.objects.select_related("model", "operator").get(pk=cells[0]["id"])
+    with pytest.raises(RuntimeError, match="aggregation crashed"):
+        service.ingest(battery, cycling_csv(2), actor=battery.operator, format="csv")
+    assert stored_counts() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.postgres
+def test_a_failing_sample_load_stores_nothing(operator_client, cells, monkeypatch):
+    from lifecycle.services import samples
+
+    def broken(*args, **kwargs):
+        yield samples._HEADER
+        raise OSError("connection dropped mid-COPY")
+
+    monkeypatch.setattr(samples, "binary_copy_stream", broken)
+    battery = Battery.objects.select_related("model", "operator").get(pk=cells[0]["id"])
+    with pytest.raises(OSError, match="mid-COPY"):
+        telemetry.ingest(battery, cycling_csv(2), actor=battery.operator, format="csv")
+    assert stored_counts() == (0, 0, 0, 0, 0)
