@@ -155,6 +155,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: the registration schemas come from pydantic, whose optional members are `type: "null"`.
+    "OAS_VERSION": "3.1.0",
+    "ENUM_NAME_OVERRIDES": {"JobStateEnum": "passport.choices.JobState"},
 }
 
 # Celery. The embedded default is kombu's filesystem transport: no server, but still a
