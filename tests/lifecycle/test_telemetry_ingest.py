@@ -217,3 +217,10 @@ def test_a_failing_sample_load_stores_nothing(operator_client, cells, monkeypatc
     with pytest.raises(OSError, match="mid-COPY"):
         telemetry.ingest(battery, cycling_csv(2), actor=battery.operator, format="csv")
     assert stored_counts() == (0, 0, 0, 0, 0)
+
+
+def test_uploads_over_the_size_limit_are_refused(operator_client, cells, settings):
+    settings.CELLPASS_TELEMETRY_MAX_UPLOAD_BYTES = 1000
+    response = upload(operator_client, cells[0]["id"], cycling_csv(1), "big.csv")
+    assert response.status_code == 400 and response.json()["errors"][0]["path"] == "/file"
+    assert stored_counts() == (0, 0, 0, 0, 0)
