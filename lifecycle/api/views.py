@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -136,6 +137,9 @@ class BatteryTelemetryView(generics.GenericAPIView):
             raise ValidationFailed(
                 [FieldError("/file", "attach the telemetry file as multipart field 'file'")]
             )
+        limit = settings.CELLPASS_TELEMETRY_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise ValidationFailed([FieldError("/file", f"is {upload.size} bytes; the limit is {limit}")])
         file_format = request.data.get("format") or None
         start = _start(request.data.get("start"))
         actor = access.membership(request.user).organisation
