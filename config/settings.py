@@ -208,5 +208,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lifecycle.anchor_tree_head",
         "schedule": float(CELLPASS_ANCHOR_INTERVAL_SECONDS),
     },
+    "twins-fleet-sweep": {
+        "task": "twins.fleet_sweep",
+        "schedule": float(os.environ.get("CELLPASS_TWIN_SWEEP_SECONDS", "3600")),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -7,6 +7,7 @@ from passport import views as passport_views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("lifecycle.api.urls")),
+    path("api/", include("twins.api.urls")),
     path("api/", include("passport.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -196,3 +196,12 @@ def get_event(pk) -> LifecycleEvent:
     if event is None:
         raise NotFound(f"no event {pk}")
     return event
+
+
+def has_negative_events(battery: Battery, kinds: tuple[str, ...]) -> list[str]:
+    """Record hashes of the battery's negative events of ``kinds`` (accidents, thermal events…)."""
+    return list(
+        LifecycleEvent.objects.filter(battery=battery, type=EventType.NEGATIVE_EVENT, payload__kind__in=kinds)
+        .order_by("sequence")
+        .values_list("record_hash", flat=True)
+    )

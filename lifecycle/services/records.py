@@ -179,3 +179,12 @@ def append(drafts: Sequence[Draft]) -> list[LifecycleEvent]:
     _insert(events)
     log.append_leaves(head.size, leaves)
     return events
+
+
+def hashes_of(battery: Battery, types: Sequence[str]) -> list[str]:
+    """Record hashes of a battery's records of ``types``, in chain order (inputs of derived results)."""
+    return list(
+        LifecycleEvent.objects.filter(battery=battery, type__in=types)
+        .order_by("sequence")
+        .values_list("record_hash", flat=True)
+    )

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
 
+from lifecycle import signals
 from lifecycle.choices import EventType
 from lifecycle.models import CycleAggregate, TelemetryBatch
 from lifecycle.services import condition, records, samples
@@ -211,4 +212,10 @@ def _store(
         batch_size=2000,
     )
     condition.refresh(battery)
+    batch_id = batch.pk
+    transaction.on_commit(
+        lambda: signals.telemetry_ingested.send(
+            sender=TelemetryBatch, battery_id=battery.pk, batch_id=batch_id
+        )
+    )
     return IngestResult(batch, created=True)

@@ -1,0 +1,75 @@
+"""Benchmark: PyBaMM physics twin calibration on raw NASA PCoE discharges (no database).
+
+    python -m benchmarks.physics_calibration [--cells B0025 B0029 ...] [--model SPMe] [--budget 120]
+
+For each cell: calibrate on its second discharge cycle (the first one of several NASA cells starts
+from a partial charge), then score the fitted parameters on the third discharge (held out). Targets
+(issue 4): voltage MAPE <= 1 %, temperature MAPE <= 0.5 %, <= 120 s per calibration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lifecycle.telemetry import read_nasa_mat
+from lifecycle.telemetry.frame import Step
+from twins.physics.calibration import calibrate, evaluate
+
+RAW = Path(__file__).resolve().parents[2] / "shared/data/nasa-pcoe/raw"
+CELLS = ("B0025", "B0029", "B0030", "B0045", "B0047")
+
+
+def discharges(path: Path) -> list[tuple[int, tuple[np.ndarray, ...], float]]:
+    """(cycle index, (time, voltage, current, temperature), ambient °C) of every discharge with samples."""
+    frame = read_nasa_mat(path)
+    segments = frame.segments()
+    out = []
+    for info in frame.cycles:
+        if info.step != Step.DISCHARGE or info.index not in segments:
+            continue
+        a, b = segments[info.index]
+        columns = (frame.time[a:b], frame.voltage_v[a:b], frame.current_a[a:b], frame.temperature_c[a:b])
+        out.append((info.index, columns, float(info.ambient_temperature_c or 25.0)))
+    return out
+
+
+def run(cell: str, model: str, budget: float) -> dict[str, object]:
+    cycles = discharges(RAW / f"{cell}.mat")
+    (fit_cycle, fit_cols, ambient), (held_cycle, held_cols, held_ambient) = cycles[1], cycles[2]
+    calibration = calibrate(*fit_cols, ambient, model=model, budget_s=budget)
+    held = evaluate(calibration, *held_cols, held_ambient)
+    return {"cell": cell, "fit_cycle": fit_cycle, "held_out_cycle": held_cycle, **calibration.summary(),
+            "held_out": held}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", default=list(CELLS))
+    parser.add_argument("--model", default="SPMe", choices=("SPMe", "DFN", "SPM"))
+    parser.add_argument("--budget", type=float, default=120.0)
+    parser.add_argument("--json", action="store_true", help="print the full results as JSON")
+    args = parser.parse_args()
+    header = f"{'cell':6} {'V MAPE%':>8} {'T MAPE%K':>9} {'T MAPE%C':>9} {'s':>6} {'sims':>5} {'cover':>6}"
+    print(header + f"  | held-out {'V%':>6} {'T%K':>6} {'T%C':>6}")
+    results = []
+    for cell in args.cells:
+        r = run(cell, args.model, args.budget)
+        results.append(r)
+        h = r["held_out"]
+        print(
+            f"{cell:6} {r['voltage_mape_pct']:8.3f} {r['temperature_mape_k_pct']:9.3f} "
+            f"{r['temperature_mape_c_pct']:9.3f} {r['wall_s']:6.1f} {r['n_simulations']:5d} "
+            f"{r['coverage']:6.3f}  | cycle {r['held_out_cycle']:3d} {h['voltage_mape_pct']:6.3f} "
+            f"{h['temperature_mape_k_pct']:6.3f} {h['temperature_mape_c_pct']:6.3f}",
+            flush=True,
+        )
+    if args.json:
+        print(json.dumps(results, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

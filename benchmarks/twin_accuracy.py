@@ -1,0 +1,30 @@
+"""Accuracy of the health twins on the NASA PCoE cells: ``python -m benchmarks.twin_accuracy [--json]``.
+
+Pure: reads ../shared/data/nasa-pcoe, needs no database. See docs/twins.md for the definitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from twins.health.evaluation import DATA_DIR, accuracy_report, format_report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DATA_DIR, help="the nasa-pcoe directory")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        print(f"no NASA data at {args.data}", file=sys.stderr)
+        return 2
+    report = accuracy_report(args.data)
+    print(json.dumps(report, indent=2, default=float) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

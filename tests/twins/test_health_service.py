@@ -1,0 +1,158 @@
+"""The health twin on stored batteries: results as lifecycle records, once per input, via API and tasks."""
+
+from __future__ import annotations
+
+import pytest
+
+from lifecycle.choices import EventType
+from lifecycle.models import LifecycleEvent
+from lifecycle.provenance.verifier import verify_bundle
+from lifecycle.services import bundles, telemetry
+from passport.models import Battery
+from tests.support.conformance import nasa_file
+from twins.models import TwinRun
+from twins.services import health
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def aged_cell(nasa_cell):
+    battery = Battery.objects.select_related("model", "operator").get(pk=nasa_cell["id"])
+    telemetry.ingest(battery, nasa_file("B0025"), actor=battery.operator, filename="B0025.mat")
+    return battery
+
+
+def test_assessment_is_a_chained_record_and_runs_once_per_input(aged_cell):
+    run = health.assess(aged_cell)
+    soh = run.outputs["soh_capacity"]
+    assert 0.8 < soh["value"] < 1.0 and soh["std"] > 0
+    assert set(run.outputs["rul"]) >= {"70%", "60%"}
+    record = LifecycleEvent.objects.get(pk=run.record_id)
+    assert record.type == EventType.TWIN_RESULT
+    assert record.payload["model_hash"] == health.model_hash() and record.payload["outputs"] == run.outputs
+    telemetry_hashes = list(
+        LifecycleEvent.objects.filter(battery=aged_cell, type=EventType.TELEMETRY).values_list(
+            "record_hash", flat=True
+        )
+    )
+    assert record.payload["inputs"] == telemetry_hashes
+    # Same inputs: the stored run, no second record.
+    again = health.assess(aged_cell)
+    assert again.pk == run.pk
+    assert (
+        TwinRun.objects.count() == 1
+        and LifecycleEvent.objects.filter(type=EventType.TWIN_RESULT).count() == 1
+    )
+    assert verify_bundle(bundles.for_battery(aged_cell)).ok
+
+
+def test_new_telemetry_gives_a_new_run(aged_cell):
+    first = health.assess(aged_cell)
+    telemetry.ingest(aged_cell, nasa_file("B0029"), actor=aged_cell.operator, filename="B0029.mat")
+    second = health.assess(aged_cell)
+    assert second.pk != first.pk and second.input_hash != first.input_hash
+
+
+def test_too_little_history_says_what_is_missing(cells):
+    battery = Battery.objects.select_related("model", "operator").get(pk=cells[0]["id"])
+    run = health.assess(battery)
+    assert run.outputs["soh_capacity"]["insufficient_data"] is True
+    assert run.outputs["soh_capacity"]["missing"]
+    assert all(forecast.get("insufficient_data") for forecast in run.outputs["rul"].values())
+    assert "end-of-line" in run.outputs["soh_resistance"]["missing"][0]
+
+
+def test_health_endpoint_follows_the_history_readers(
+    aged_cell, operator_client, legitimate_interest_client, public_client
+):
+    path = f"/api/batteries/{aged_cell.pk}/health/"
+    assert legitimate_interest_client.get(path).status_code == 404  # not run yet
+    health.assess(aged_cell)
+    body = legitimate_interest_client.get(path).json()
+    assert body["model"] == health.MODEL and "soh_capacity" in body["outputs"]
+    assert operator_client.get(path).status_code == 200
+    assert public_client.get(path).status_code == 403
+
+
+def test_ingest_queues_the_twin_after_commit(nasa_cell, monkeypatch, django_capture_on_commit_callbacks):
+    from twins import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.assess_batteries, "delay", lambda ids: queued.append(ids))
+    battery = Battery.objects.select_related("model", "operator").get(pk=nasa_cell["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        telemetry.ingest(battery, nasa_file("B0025"), actor=battery.operator)
+    assert queued == [[str(battery.pk)]]
+
+
+def test_fleet_sweep_task_assesses_in_batches(aged_cell, settings):
+    from twins import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        assert tasks.fleet_sweep.apply(kwargs={"batch_size": 10}).get() == 1
+    finally:
+        app.conf.task_always_eager = False
+    assert TwinRun.objects.filter(battery=aged_cell).count() == 1
+
+
+def test_search_finds_batteries_by_latest_health(aged_cell, cells, legitimate_interest_client, public_client):
+    health.assess(aged_cell)
+    health.assess(Battery.objects.get(pk=cells[0]["id"]))  # no data: soh is null, never matches a range
+    run = TwinRun.objects.get(battery=aged_cell)
+    hits = legitimate_interest_client.get(
+        "/api/health/search/", {"soh_min": run.soh - 0.01, "chemistry": "LCO"}
+    )
+    assert [hit["identifier"] for hit in hits.json()["results"]] == [aged_cell.identifier]
+    assert hits.json()["results"][0]["residual_value"]["eur_per_kwh"] > 0
+    none = legitimate_interest_client.get("/api/health/search/", {"soh_min": run.soh + 0.01})
+    assert none.json()["count"] == 0
+    bad = legitimate_interest_client.get("/api/health/search/", {"soh_min": "high"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "/soh_min"
+    assert public_client.get("/api/health/search/").status_code == 403
+
+
+def test_warranty_claim_cites_its_evidence(aged_cell, operator_client, other_operator_client):
+    path = f"/api/batteries/{aged_cell.pk}/warranty-claims/"
+    terms = {"years": 30, "soh_floor": 0.95, "max_cycles": 5000}
+    assert operator_client.post(path, terms, format="json").status_code == 409  # no twin run yet
+    run = health.assess(aged_cell)
+    Battery.objects.filter(pk=aged_cell.pk).update(put_into_service_at=aged_cell.manufactured_at)
+    decision = operator_client.post(path, terms, format="json").json()
+    assert decision["covered"] is True and decision["claim_valid"] is (run.soh + 2 * run.soh_std < 0.95)
+    assert decision["evidence"][0] == run.record.record_hash
+    assert other_operator_client.post(path, terms, format="json").status_code == 403
+    bad = operator_client.post(path, {"years": 8, "soh_floor": 7}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "/soh_floor"
+
+
+def test_outputs_carry_route_value_and_usage(aged_cell):
+    outputs = health.assess(aged_cell).outputs
+    assert outputs["route"]["route"] in {"reuse", "stationary-energy", "stationary-power", "recycling"}
+    assert outputs["route"]["reasons"]
+    assert outputs["residual_value"]["assumptions"]["chemistry_family"] == "LCO"
+    assert outputs["usage"]["full_cycles"] > 10
+
+
+def test_pack_view_lists_installed_components_with_their_health(
+    aged_cell, module_model, operator_client, legitimate_interest_client
+):
+    from passport.services import hierarchy, registration
+
+    [module] = registration.register_one(
+        aged_cell.operator,
+        {
+            "serial_number": "M-NASA",
+            "model": module_model.model_number,
+            "manufactured_at": "2007-01-01T00:00:00Z",
+        },
+    ).batteries
+    hierarchy.install(module, aged_cell, position="S1", at=aged_cell.manufactured_at)
+    run = health.assess(aged_cell)
+    body = legitimate_interest_client.get(f"/api/batteries/{module.pk}/health/components/").json()
+    assert body["components"] == [{"identifier": aged_cell.identifier, "soh": run.soh}]
+    assert body["spread"]["count"] == 1 and body["weak_components"] == []

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from twins.api import views
+
+urlpatterns = [
+    path("batteries/<uuid:battery_id>/health/", views.BatteryHealthView.as_view(), name="battery-health"),
+    path(
+        "batteries/<uuid:battery_id>/health/components/",
+        views.PackHealthView.as_view(),
+        name="battery-pack-health",
+    ),
+    path(
+        "batteries/<uuid:battery_id>/warranty-claims/",
+        views.WarrantyClaimView.as_view(),
+        name="warranty-claim",
+    ),
+    path("health/search/", views.HealthSearchView.as_view(), name="health-search"),
+]

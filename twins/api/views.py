@@ -1,0 +1,191 @@
+"""Health twin results over the API: thin views over twins.services."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lifecycle.services import policy
+from passport.choices import Role
+from passport.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from passport.models import Battery
+from passport.services import access
+from twins.decisions import routing, warranty
+from twins.models import TwinRun
+from twins.services import health
+
+
+class BatteryHealthView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, battery_id) -> Response:
+        """The latest health twin run: SoH (capacity, resistance) and RUL with their uncertainty, and the
+        lifecycle record that carries it (check it with the battery's proof bundle)."""
+        battery = Battery.objects.select_related("model", "operator").filter(pk=battery_id).first()
+        if battery is None:
+            raise NotFound(f"no battery {battery_id}")
+        policy.require_history_reader(request.user, battery)
+        run = health.latest(battery)
+        if run is None:
+            raise NotFound(f"no health twin has run on battery {battery.identifier} yet")
+        return Response(
+            {
+                "battery": str(battery.pk),
+                "model": run.model,
+                "version": run.model_version,
+                "model_hash": run.model_hash,
+                "input_hash": run.input_hash,
+                "outputs": run.outputs,
+                "record": str(run.record_id),
+                "created_at": run.created_at,
+            }
+        )
+
+
+def _battery(battery_id) -> Battery:
+    battery = Battery.objects.select_related("model", "operator").filter(pk=battery_id).first()
+    if battery is None:
+        raise NotFound(f"no battery {battery_id}")
+    return battery
+
+
+def _float(params, name: str) -> float | None:
+    text = params.get(name)
+    if text in (None, ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValidationFailed([FieldError(f"/{name}", "must be a number")]) from None
+
+
+class HealthSearchView(generics.ListAPIView):
+    """Second-life search: batteries whose latest twin run matches SoH, RUL, chemistry and capacity.
+
+    Open to persons with a legitimate interest, authorities and economic operators (the figures are
+    attributes the longlist restricts)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.NUMBER)
+            for name in ("soh_min", "soh_max", "rul_min", "capacity_min_ah", "capacity_max_ah")
+        ]
+        + [OpenApiParameter("chemistry", OpenApiTypes.STR), OpenApiParameter("route", OpenApiTypes.STR)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        if access.granted_role(request.user) == Role.PUBLIC:
+            raise Forbidden("searching health data needs a legitimate interest, authority or operator role")
+        params = request.query_params
+        newest = TwinRun.objects.filter(battery=OuterRef("battery"), created_at__gt=OuterRef("created_at"))
+        runs = TwinRun.objects.filter(~Exists(newest)).select_related("battery__model")
+        for name, lookup in (
+            ("soh_min", "soh__gte"),
+            ("soh_max", "soh__lte"),
+            ("rul_min", "rul_cycles__gte"),
+            ("capacity_min_ah", "battery__model__rated_capacity_ah__gte"),
+            ("capacity_max_ah", "battery__model__rated_capacity_ah__lte"),
+        ):
+            if (number := _float(params, name)) is not None:
+                runs = runs.filter(**{lookup: number})
+        if chemistry := params.get("chemistry"):
+            runs = runs.filter(battery__model__chemistry__istartswith=chemistry)
+        if route := params.get("route"):
+            runs = runs.filter(route=route)
+        page = self.paginate_queryset(runs.order_by("-soh"))
+        return self.get_paginated_response(
+            [
+                {
+                    "battery": str(run.battery_id),
+                    "identifier": run.battery.identifier,
+                    "chemistry": run.battery.model.chemistry,
+                    "rated_capacity_ah": float(run.battery.model.rated_capacity_ah),
+                    "soh": run.soh,
+                    "soh_std": run.soh_std,
+                    "rul_cycles": run.rul_cycles,
+                    "rul_threshold": run.rul_threshold,
+                    "route": run.route,
+                    "residual_value": run.outputs.get("residual_value"),
+                    "assessed_at": run.created_at,
+                }
+                for run in page
+            ]
+        )
+
+
+class WarrantyClaimSerializer(serializers.Serializer):
+    years = serializers.FloatField(min_value=0)
+    soh_floor = serializers.FloatField(min_value=0, max_value=1)
+    max_km = serializers.FloatField(required=False, min_value=0)
+    max_cycles = serializers.FloatField(required=False, min_value=0)
+    max_throughput_kwh = serializers.FloatField(required=False, min_value=0)
+    km = serializers.FloatField(required=False, min_value=0, help_text="Odometer reading at the claim")
+    claimed_at = serializers.DateTimeField(required=False)
+
+
+class WarrantyClaimView(APIView):
+    @extend_schema(request=WarrantyClaimSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, battery_id) -> Response:
+        """Evaluate a warranty claim against the battery's latest twin run; the battery's manufacturer
+        or operator only. The answer lists the records it rests on (all in the battery's proof bundle)."""
+        battery = _battery(battery_id)
+        if not access.is_responsible(request.user, battery):
+            raise Forbidden("only the battery's manufacturer or operator evaluates warranty claims")
+        data = _valid(WarrantyClaimSerializer, request)
+        run = health.latest(battery)
+        if run is None:
+            raise Conflict(f"no health twin has run on battery {battery.identifier} yet")
+        usage = run.outputs.get("usage", {})
+        decision = warranty.evaluate_claim(
+            warranty.WarrantyTerms(
+                years=data["years"],
+                soh_floor=data["soh_floor"],
+                max_km=data.get("max_km"),
+                max_cycles=data.get("max_cycles"),
+                max_throughput_kwh=data.get("max_throughput_kwh"),
+            ),
+            put_into_service_at=battery.put_into_service_at,
+            claimed_at=data.get("claimed_at") or timezone.now(),
+            soh=run.soh,
+            soh_std=run.soh_std,
+            full_cycles=usage.get("full_cycles"),
+            throughput_kwh=usage.get("throughput_kwh"),
+            km=data.get("km"),
+            evidence=[run.record.record_hash, *run.record.payload.get("inputs", [])],
+        )
+        return Response({**decision.as_dict(), "twin_run": str(run.pk), "twin_record": str(run.record_id)})
+
+
+class PackHealthView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, battery_id) -> Response:
+        """Cell-to-cell (or module-to-module) view of a pack: spread, weakest components, imbalance."""
+        battery = _battery(battery_id)
+        policy.require_history_reader(request.user, battery)
+        components = health.components_health(battery)
+        return Response(
+            {
+                "battery": str(battery.pk),
+                "spread": routing.spread(components),
+                "weak_components": routing.weak_components(components),
+                "components": [{"identifier": c.identifier, "soh": c.soh} for c in components],
+            }
+        )
+
+
+def _valid(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    if not serializer.is_valid():
+        raise ValidationFailed(
+            [
+                FieldError(f"/{name}", str(message))
+                for name, messages in serializer.errors.items()
+                for message in messages
+            ]
+        )
+    return serializer.validated_data

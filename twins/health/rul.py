@@ -1,0 +1,125 @@
+"""Remaining useful life: cycles (and days) until capacity falls to a threshold share of rated.
+
+A particle filter over the parameters of the fade model (``twins.health.fade``) is run over the
+history; for each particle the first *measured* crossing of the threshold is simulated (trend + AR(1)
+noise, ``fade.first_measured_crossing``), and the forecast is the weighted 5 / 50 / 95 % quantiles of
+(crossing - last observed cycle). Deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twins.health.fade import (
+    DEFAULT_PRIOR,
+    MODEL_NAME,
+    MODEL_VERSION,
+    FadePrior,
+    evidence_weight,
+    filter_history,
+    first_measured_crossing,
+)
+from twins.health.soh import InsufficientData
+
+THRESHOLDS = (0.8, 0.7, 0.6)
+MIN_HISTORY = 5
+# Forecasts beyond this many cycles are reported as this horizon with a warning (a flat history makes
+# the crossing of some particles arbitrarily far).
+HORIZON_CYCLES = 10_000
+
+
+@dataclass
+class RulForecast:
+    median_cycles: float
+    lower_cycles: float  # 5 % quantile: the 90 % interval is [lower, upper]
+    upper_cycles: float  # 95 % quantile
+    threshold: float  # fraction of rated
+    model: str
+    version: str
+    last_cycle: float
+    median_days: float | None = None
+    lower_days: float | None = None
+    upper_days: float | None = None
+    particles: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def end_of_life_cycle(self) -> float:
+        return self.last_cycle + self.median_cycles
+
+
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    cumulative /= cumulative[-1]
+    return values[order][np.minimum(np.searchsorted(cumulative, quantiles), len(values) - 1)]
+
+
+def rul_forecast(
+    capacity_per_cycle: Sequence[tuple[int, float]],
+    rated_capacity_ah: float,
+    *,
+    threshold: float = 0.7,
+    particles: int = 1000,
+    seed: int = 0,
+    cycles_per_day: float | None = None,
+    prior: FadePrior | None = None,
+) -> RulForecast | InsufficientData:
+    """Cycles until the capacity trend reaches ``threshold`` x rated, with a 90 % interval.
+
+    ``capacity_per_cycle`` is (cycle number, capacity Ah) from the beginning of life, cycle numbers
+    increasing (the model's clock starts at the first entry). Cycle numbers are whatever unit the caller
+    counts (the accuracy report uses the count of discharges); the forecast is in the same unit.
+    """
+    if rated_capacity_ah <= 0:
+        raise ValueError("rated_capacity_ah must be positive")
+    if not 0 < threshold < 1:
+        raise ValueError("threshold is a fraction of rated, between 0 and 1")
+    history = [
+        (float(k), float(c)) for k, c in capacity_per_cycle if c is not None and math.isfinite(c) and c > 0
+    ]
+    if len(history) < MIN_HISTORY:
+        return InsufficientData([f"at least {MIN_HISTORY} cycles with a capacity (have {len(history)})"])
+    data = np.array(history)
+    cycles, fraction = data[:, 0], data[:, 1] / rated_capacity_ah
+    if np.any(np.diff(cycles) <= 0):
+        return InsufficientData(["cycle numbers strictly increasing"])
+    prior = prior or DEFAULT_PRIOR
+    rng = np.random.default_rng(seed)
+    cloud, min_ess = filter_history(cycles, fraction, prior, count=particles, rng=rng)
+    last = cycles[-1] - cycles[0] + 1.0
+    remaining = np.clip(
+        first_measured_crossing(cloud, threshold, last, evidence_weight(fraction, prior)[1], rng),
+        0.0,
+        HORIZON_CYCLES,
+    )
+    lower, median, upper = _weighted_quantiles(remaining, cloud.weights, (0.05, 0.5, 0.95))
+    warnings = []
+    if fraction[-1] < threshold:
+        warnings.append(f"the last measured capacity is already below {threshold:.0%} of rated")
+    if upper >= HORIZON_CYCLES:
+        warnings.append(f"the upper bound is beyond the {HORIZON_CYCLES}-cycle horizon")
+    if min_ess < particles / 20:
+        warnings.append(f"particle degeneracy: effective sample size fell to {min_ess:.0f}")
+    forecast = RulForecast(
+        median_cycles=float(median),
+        lower_cycles=float(lower),
+        upper_cycles=float(upper),
+        threshold=threshold,
+        model=MODEL_NAME,
+        version=MODEL_VERSION,
+        last_cycle=float(cycles[-1]),
+        particles=particles,
+        warnings=warnings,
+    )
+    if cycles_per_day is not None:
+        if cycles_per_day <= 0:
+            raise ValueError("cycles_per_day must be positive")
+        forecast.median_days = float(median) / cycles_per_day
+        forecast.lower_days = float(lower) / cycles_per_day
+        forecast.upper_days = float(upper) / cycles_per_day
+    return forecast
