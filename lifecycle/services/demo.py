@@ -31,7 +31,9 @@ def synthetic_cycles_csv(
     for cycle in range(1, cycles + 1):
         capacity *= 1 - rng.uniform(0.0002, 0.0006)
         ambient = 25 + 12 * np.sin(cycle / 9) + rng.uniform(-2, 2)
-        for step, c_rate in ((1, 0.33), (0, 0.0), (2, -0.5), (0, 0.0)):
+        # A BMS numbers half-cycles: the charge (with the rest after it), then the discharge.
+        for segment, step, c_rate in ((2 * cycle - 1, 1, 0.33), (2 * cycle - 1, 0, 0.0), (2 * cycle, 2, -0.5),
+                                      (2 * cycle, 0, 0.0)):  # fmt: skip
             seconds = 600.0 if step == 0 else abs(capacity / (c_rate * rated_ah)) * 3600
             # Whole sampling intervals, so consecutive segments never share a (rounded) timestamp.
             seconds = max(1, round(seconds / SAMPLE_SECONDS)) * SAMPLE_SECONDS
@@ -42,11 +44,11 @@ def synthetic_cycles_csv(
             elif step == 2:
                 soc = 0.95 - 0.9 * t / seconds
             else:
-                soc = np.full(len(t), 0.95 if cycle % 2 else 0.05)
+                soc = np.full(len(t), 0.95 if segment % 2 else 0.05)
             voltage = nominal_v * (0.86 + 0.26 * soc) + current * resistance
             temperature = ambient + 4 * np.abs(c_rate) * (1 - np.exp(-t / 900)) + rng.uniform(-0.2, 0.2)
             chunks.append(
-                np.column_stack([clock + t, np.full(len(t), cycle), np.full(len(t), step), voltage, current,
+                np.column_stack([clock + t, np.full(len(t), segment), np.full(len(t), step), voltage, current,
                                  temperature])
             )  # fmt: skip
             clock += seconds

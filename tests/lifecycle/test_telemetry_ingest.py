@@ -50,7 +50,7 @@ def test_csv_upload_is_stored_once_and_feeds_the_passport(operator_client, cells
     first = upload(operator_client, battery, content, "bms.csv")
     assert first.status_code == 201, first.json()
     body = first.json()
-    assert body["created"] is True and body["cycles"] == 6 and body["samples"] > 1000
+    assert body["created"] is True and body["cycles"] == 12 and body["samples"] > 1000
     assert TelemetrySample.objects.filter(batch_id=body["id"]).count() == body["samples"]
     event = LifecycleEvent.objects.get(pk=body["event"])
     assert event.type == EventType.TELEMETRY and event.payload["sha256"] == body["sha256"]
@@ -65,7 +65,7 @@ def test_csv_upload_is_stored_once_and_feeds_the_passport(operator_client, cells
     assert condition["numberOfFullCycles"]["numberOfFullCyclesValue"] == pytest.approx(6 * 0.99, rel=0.03)
     assert condition["remainingCapacity"]["remainingCapacityValue"] == pytest.approx(5.0 * 0.98, rel=0.03)
     assert condition["remainingCapacity"]["lastUpdate"].endswith("Z")
-    cycles = operator_client.get(f"/api/batteries/{battery}/cycles/", {"kind": "mixed"}).json()
+    cycles = operator_client.get(f"/api/batteries/{battery}/cycles/", {"kind": "discharge"}).json()
     assert cycles["count"] == 6 and all(c["discharge_ah"] > 4.5 for c in cycles["results"])
 
 

@@ -31,7 +31,7 @@ def test_worker_ingests_an_uploaded_file(celery_worker_process, operator_client,
         job_finished(TelemetryIngestJob, response.json()["id"]), timeout=120, what="the telemetry job"
     )
     assert job.state == "succeeded", job.errors
-    assert job.result["cycles"] == 3 and job.result["created"] is True
+    assert job.result["cycles"] == 6 and job.result["created"] is True
     assert TelemetryBatch.objects.get().sample_count == job.result["samples"]
     assert operator_client.get(f"/api/telemetry-jobs/{job.id}/").json()["state"] == "succeeded"
     assert "lifecycle.run_telemetry_ingest[" in celery_worker_process.output()  # ran in the worker

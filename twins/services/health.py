@@ -31,6 +31,8 @@ DAMAGE = ("accident", "thermal_event")
 # Cycle life of a new battery to price the share of life left (typical EV warranty basis); the
 # battery model's own figure is not a registry field yet.
 EXPECTED_CYCLES_NEW = 1500
+# The NASA cells the SoH correction was fitted on: 2 Ah, referenced at 2 A (1C).
+TRAINING_RATED_AH = 2.0
 
 
 @functools.cache
@@ -40,6 +42,23 @@ def model_hash() -> str:
     for path in sorted((Path(soh_model.__file__).parent).glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def rate_normalised_correction(rated_capacity_ah: float) -> soh_model.CapacityCorrection:
+    """The temperature/rate correction was fitted on 2 Ah cells in amperes; a battery of another size
+    sees the same effect at the same C-rate, so its per-ampere rate coefficient scales by 2 Ah / rated
+    (and 1C is the reference current)."""
+    base = soh_model.DEFAULT_CORRECTION
+    scale = TRAINING_RATED_AH / rated_capacity_ah
+    (vtt, vtr), (_, vrr) = base.covariance
+    return soh_model.CapacityCorrection(
+        base.temperature_coeff_per_c,
+        base.rate_coeff_per_a * scale,
+        ((vtt, vtr * scale), (vtr * scale, vrr * scale * scale)),
+        base.reference_temperature_c,
+        rated_capacity_ah,
+        base.trained_on,
+    )
 
 
 def _input_hash(battery: Battery, inputs: list[str]) -> str:
@@ -58,7 +77,9 @@ def evaluate(battery: Battery) -> dict:
     """The twin's outputs for ``battery`` from its recorded aggregates (no side effects)."""
     aggregates = condition.aggregates(battery)
     rated = float(battery.model.rated_capacity_ah)
-    capacity = soh_model.capacity_soh(aggregates, rated)
+    capacity = soh_model.capacity_soh(
+        aggregates, rated, reference_current_a=rated, correction=rate_normalised_correction(rated)
+    )
     outputs: dict = {"soh_capacity": _plain(capacity)}
     resistance = condition.initial_resistance_ohm(battery)
     outputs["soh_resistance"] = (
