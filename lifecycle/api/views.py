@@ -32,15 +32,7 @@ from lifecycle.models import (
 )
 from lifecycle.services import bundles, events, jobs, log, policy, telemetry
 from passport.exceptions import FieldError, NotFound, ValidationFailed
-from passport.models import Battery
-from passport.services import access
-
-
-def _battery(battery_id) -> Battery:
-    battery = Battery.objects.select_related("model__manufacturer", "operator").filter(pk=battery_id).first()
-    if battery is None:
-        raise NotFound(f"no battery {battery_id}")
-    return battery
+from passport.services import access, registry
 
 
 class BatteryEventsView(generics.GenericAPIView):
@@ -59,7 +51,7 @@ class BatteryEventsView(generics.GenericAPIView):
         responses=EventSerializer(many=True),
     )
     def get(self, request: Request, battery_id) -> Response:
-        self.battery = _battery(battery_id)
+        self.battery = registry.get_battery(battery_id)
         policy.require_history_reader(request.user, self.battery)
         queryset = self.get_queryset()
         if event_type := request.query_params.get("type"):
@@ -69,7 +61,7 @@ class BatteryEventsView(generics.GenericAPIView):
 
     @extend_schema(request=EventInputSerializer, responses={201: EventSerializer, 400: OpenApiTypes.OBJECT})
     def post(self, request: Request, battery_id) -> Response:
-        battery = _battery(battery_id)
+        battery = registry.get_battery(battery_id)
         event = events.record_event(request.user, battery, request.data)
         return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
@@ -100,7 +92,7 @@ class BatteryProofView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, battery_id) -> Response:
         """Proof bundle of a battery's whole recorded history."""
-        battery = _battery(battery_id)
+        battery = registry.get_battery(battery_id)
         policy.require_history_reader(request.user, battery)
         bundle = bundles.for_battery(battery)
         if bundle is None:
@@ -118,7 +110,7 @@ class BatteryTelemetryView(generics.GenericAPIView):
         return TelemetryBatch.objects.filter(battery=self.battery).order_by("created_at")
 
     def get(self, request: Request, battery_id) -> Response:
-        self.battery = _battery(battery_id)
+        self.battery = registry.get_battery(battery_id)
         policy.require_history_reader(request.user, self.battery)
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -130,7 +122,7 @@ class BatteryTelemetryView(generics.GenericAPIView):
     )
     def post(self, request: Request, battery_id) -> Response:
         """Same bytes twice are stored once: the second upload answers 200 with the first batch."""
-        battery = _battery(battery_id)
+        battery = registry.get_battery(battery_id)
         access.require_write(request.user, battery)
         upload = request.FILES.get("file")
         if upload is None:
@@ -174,7 +166,7 @@ class BatteryCyclesView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CycleAggregate.objects.none()
-        battery = _battery(self.kwargs["battery_id"])
+        battery = registry.get_battery(self.kwargs["battery_id"])
         policy.require_history_reader(self.request.user, battery)
         queryset = CycleAggregate.objects.filter(battery=battery).order_by("started_at", "cycle_index")
         if kind := self.request.query_params.get("kind"):

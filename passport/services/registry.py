@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import F
 
-from passport.exceptions import ErrorCollector
+from passport.exceptions import ErrorCollector, NotFound
 from passport.models import Battery
 
 _UNSET = object()
@@ -27,4 +27,12 @@ def update_battery(battery: Battery, *, put_into_service_at: dt.datetime | objec
         battery.save(update_fields=[*fields, "updated_at"])
         Battery.objects.filter(pk=battery.pk).update(revision=F("revision") + 1)
         battery.refresh_from_db(fields=["revision"])
+    return battery
+
+
+def get_battery(pk) -> Battery:
+    """The battery with this UUID, with its model and operator; NotFound (404) otherwise."""
+    battery = Battery.objects.select_related("model__manufacturer", "operator").filter(pk=pk).first()
+    if battery is None:
+        raise NotFound(f"no battery {pk}")
     return battery

@@ -14,8 +14,7 @@ from rest_framework.views import APIView
 from lifecycle.services import policy
 from passport.choices import Role
 from passport.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from passport.models import Battery
-from passport.services import access
+from passport.services import access, registry
 from twins.decisions import routing, warranty
 from twins.models import TwinRun
 from twins.services import health
@@ -26,9 +25,7 @@ class BatteryHealthView(APIView):
     def get(self, request: Request, battery_id) -> Response:
         """The latest health twin run: SoH (capacity, resistance) and RUL with their uncertainty, and the
         lifecycle record that carries it (check it with the battery's proof bundle)."""
-        battery = Battery.objects.select_related("model", "operator").filter(pk=battery_id).first()
-        if battery is None:
-            raise NotFound(f"no battery {battery_id}")
+        battery = registry.get_battery(battery_id)
         policy.require_history_reader(request.user, battery)
         run = health.latest(battery)
         if run is None:
@@ -45,13 +42,6 @@ class BatteryHealthView(APIView):
                 "created_at": run.created_at,
             }
         )
-
-
-def _battery(battery_id) -> Battery:
-    battery = Battery.objects.select_related("model", "operator").filter(pk=battery_id).first()
-    if battery is None:
-        raise NotFound(f"no battery {battery_id}")
-    return battery
 
 
 def _float(params, name: str) -> float | None:
@@ -133,10 +123,12 @@ class WarrantyClaimView(APIView):
     def post(self, request: Request, battery_id) -> Response:
         """Evaluate a warranty claim against the battery's latest twin run; the battery's manufacturer
         or operator only. The answer lists the records it rests on (all in the battery's proof bundle)."""
-        battery = _battery(battery_id)
+        battery = registry.get_battery(battery_id)
         if not access.is_responsible(request.user, battery):
             raise Forbidden("only the battery's manufacturer or operator evaluates warranty claims")
-        data = _valid(WarrantyClaimSerializer, request)
+        claim = WarrantyClaimSerializer(data=request.data)
+        claim.is_valid(raise_exception=True)
+        data = claim.validated_data
         run = health.latest(battery)
         if run is None:
             raise Conflict(f"no health twin has run on battery {battery.identifier} yet")
@@ -165,7 +157,7 @@ class PackHealthView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, battery_id) -> Response:
         """Cell-to-cell (or module-to-module) view of a pack: spread, weakest components, imbalance."""
-        battery = _battery(battery_id)
+        battery = registry.get_battery(battery_id)
         policy.require_history_reader(request.user, battery)
         components = health.components_health(battery)
         return Response(
@@ -176,16 +168,3 @@ class PackHealthView(APIView):
                 "components": [{"identifier": c.identifier, "soh": c.soh} for c in components],
             }
         )
-
-
-def _valid(serializer_class, request: Request) -> dict:
-    serializer = serializer_class(data=request.data)
-    if not serializer.is_valid():
-        raise ValidationFailed(
-            [
-                FieldError(f"/{name}", str(message))
-                for name, messages in serializer.errors.items()
-                for message in messages
-            ]
-        )
-    return serializer.validated_data
