@@ -22,6 +22,7 @@ from lifecycle.api.serializers import (
     TelemetryJobSerializer,
     TelemetryUploadSerializer,
 )
+from lifecycle.choices import AnchorState
 from lifecycle.models import (
     Anchor,
     CycleAggregate,
@@ -51,8 +52,7 @@ class BatteryEventsView(generics.GenericAPIView):
         responses=EventSerializer(many=True),
     )
     def get(self, request: Request, battery_id) -> Response:
-        self.battery = registry.get_battery(battery_id)
-        policy.require_history_reader(request.user, self.battery)
+        self.battery = policy.readable_battery(request.user, battery_id)
         queryset = self.get_queryset()
         if event_type := request.query_params.get("type"):
             queryset = queryset.filter(type=event_type)
@@ -92,8 +92,7 @@ class BatteryProofView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, battery_id) -> Response:
         """Proof bundle of a battery's whole recorded history."""
-        battery = registry.get_battery(battery_id)
-        policy.require_history_reader(request.user, battery)
+        battery = policy.readable_battery(request.user, battery_id)
         bundle = bundles.for_battery(battery)
         if bundle is None:
             raise NotFound(f"nothing has been recorded for battery {battery.identifier} yet")
@@ -110,8 +109,7 @@ class BatteryTelemetryView(generics.GenericAPIView):
         return TelemetryBatch.objects.filter(battery=self.battery).order_by("created_at")
 
     def get(self, request: Request, battery_id) -> Response:
-        self.battery = registry.get_battery(battery_id)
-        policy.require_history_reader(request.user, self.battery)
+        self.battery = policy.readable_battery(request.user, battery_id)
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -166,8 +164,7 @@ class BatteryCyclesView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CycleAggregate.objects.none()
-        battery = registry.get_battery(self.kwargs["battery_id"])
-        policy.require_history_reader(self.request.user, battery)
+        battery = policy.readable_battery(self.request.user, self.kwargs["battery_id"])
         queryset = CycleAggregate.objects.filter(battery=battery).order_by("started_at", "cycle_index")
         if kind := self.request.query_params.get("kind"):
             queryset = queryset.filter(kind=kind)
@@ -187,7 +184,7 @@ class LogView(APIView):
     def get(self, request: Request) -> Response:
         """The log's identity and public key, its size, the latest signed tree head and anchor."""
         head = log.latest_tree_head()
-        anchor = Anchor.objects.select_related("tree_head").filter(state="confirmed").first()
+        anchor = Anchor.objects.select_related("tree_head").filter(state=AnchorState.CONFIRMED).first()
         return Response(
             {
                 **bundles.log_description(),
@@ -212,7 +209,7 @@ def _anchor(anchor: Anchor) -> dict:
 
 class AnchorListView(generics.ListAPIView):
     def get_queryset(self):
-        return Anchor.objects.select_related("tree_head").filter(state="confirmed")
+        return Anchor.objects.select_related("tree_head").filter(state=AnchorState.CONFIRMED)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:

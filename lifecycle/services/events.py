@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from lifecycle.choices import END_OF_LIFE_TYPES, MANUFACTURING_TYPES, SYSTEM_EVENT_TYPES, EventType
 from lifecycle.models import LifecycleEvent
 from lifecycle.payloads import PAYLOADS, clean_payload
-from lifecycle.services import records
+from lifecycle.services import condition, records
 from passport.choices import BatteryStatus
 from passport.exceptions import Conflict, ErrorCollector, FieldError, Forbidden, NotFound, ValidationFailed
 from passport.models import Battery, Organisation
@@ -124,8 +125,6 @@ def _corrected(
 
 
 def _uuid_or_none(text: object):
-    import uuid
-
     try:
         return uuid.UUID(str(text))
     except ValueError:
@@ -177,8 +176,6 @@ def record_event(user, battery: Battery, data: object) -> LifecycleEvent:
         ]
     )
     if event_type == EventType.NEGATIVE_EVENT:
-        from lifecycle.services import condition
-
         condition.refresh(battery)
     return event
 

@@ -14,6 +14,7 @@ from passport import batterypass
 from passport.choices import BatteryStatus, PassportCategory, PassportState
 from passport.exceptions import Conflict, ErrorCollector, FieldError, ValidationFailed
 from passport.models import Battery, Organisation, Passport, PassportSection
+from passport.services.hierarchy import components_at
 
 PERFORMANCE = PassportCategory.PERFORMANCE_AND_DURABILITY
 # Art. 77(6): these statuses make a new passport, linked to the one(s) the battery had.
@@ -46,8 +47,6 @@ def transfer_operator(battery: Battery, operator: Organisation) -> Battery:
 
 
 def _current_components(battery: Battery) -> list[Battery]:
-    from passport.services.hierarchy import components_at
-
     found: list[Battery] = []
 
     def walk(node: dict) -> None:

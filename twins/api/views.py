@@ -25,8 +25,7 @@ class BatteryHealthView(APIView):
     def get(self, request: Request, battery_id) -> Response:
         """The latest health twin run: SoH (capacity, resistance) and RUL with their uncertainty, and the
         lifecycle record that carries it (check it with the battery's proof bundle)."""
-        battery = registry.get_battery(battery_id)
-        policy.require_history_reader(request.user, battery)
+        battery = policy.readable_battery(request.user, battery_id)
         run = health.latest(battery)
         if run is None:
             raise NotFound(f"no health twin has run on battery {battery.identifier} yet")
@@ -157,8 +156,7 @@ class PackHealthView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, battery_id) -> Response:
         """Cell-to-cell (or module-to-module) view of a pack: spread, weakest components, imbalance."""
-        battery = registry.get_battery(battery_id)
-        policy.require_history_reader(request.user, battery)
+        battery = policy.readable_battery(request.user, battery_id)
         components = health.components_health(battery)
         return Response(
             {

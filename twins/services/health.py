@@ -108,12 +108,15 @@ def _number(section: dict, key: str) -> float | None:
 def components_health(battery: Battery) -> list[routing.ComponentHealth]:
     """Latest capacity SoH of each component currently installed in ``battery``."""
     children = [node["battery"] for node in hierarchy.components_at(battery)["components"]]
-    found = []
-    for child in children:
-        run = latest(child)
-        if run is not None and run.soh is not None:
-            found.append(routing.ComponentHealth(child.identifier, run.soh))
-    return found
+    newest: dict = {}
+    runs = TwinRun.objects.filter(battery__in=children, model=MODEL).order_by("battery_id", "-created_at")
+    for battery_id, soh in runs.values_list("battery_id", "soh"):
+        newest.setdefault(battery_id, soh)
+    return [
+        routing.ComponentHealth(child.identifier, newest[child.pk])
+        for child in children
+        if newest.get(child.pk) is not None
+    ]
 
 
 def _decide(battery: Battery, outputs: dict) -> dict:
