@@ -37,7 +37,7 @@ from lifecycle.telemetry.frame import (
     TelemetryFrame,
     empty_frame,
 )
-from lifecycle.telemetry.readers import CountingReader, Progress, Source, open_binary
+from lifecycle.telemetry.tabular import CountingReader, Progress, Source, open_binary
 
 NASA_CAPACITY_CUTOFF_V = 2.7
 # Our integral and NASA's figure agree to 0.01 % on good cycles; 3 % apart means the samples or the
@@ -60,7 +60,7 @@ def read_nasa_mat(source: Source, *, progress: Progress = None) -> TelemetryFram
         contents = _load(counting)
     name, battery = _battery(contents)
     cycles = _cycle_entries(name, battery)
-    return _Builder(name).build(cycles)
+    return FrameBuilder(name).build(cycles)
 
 
 def _load(stream: CountingReader) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def _cycle_entries(name: str, battery: np.void) -> np.ndarray:
     return cycles.ravel()
 
 
-class _Builder:
+class FrameBuilder:
     def __init__(self, name: str):
         self.name = name
         self.infos: list[CycleInfo] = []

@@ -19,7 +19,7 @@ from lifecycle.telemetry import (
     read_parquet,
     read_telemetry,
 )
-from lifecycle.telemetry import readers as readers_module
+from lifecycle.telemetry import csv_files as readers_module
 
 START = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 CHARGE_S, REST_S, DISCHARGE_S = 3600, 600, 1800  # 1 A for 1 h in, 2 A for 0.5 h out: 1 Ah each way
