@@ -6,9 +6,10 @@ level when the passport is for a pack); what it lacks comes from per-cell chemis
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from passport.chemistry import chemistry_family
 
 # The longlist's "Temperature range idle state" (#85/#86) is a lower and an upper boundary, but the
 # v1.2 schema has one number. Every safe range contains room temperature, so a lone boundary below
@@ -48,27 +49,6 @@ CHEMISTRY_DEFAULTS: dict[str, _Defaults] = {
 # Unknown chemistry: the envelope of the above, so only what is out of range for every lithium-ion
 # chemistry counts (no negative event is claimed that another chemistry would call normal).
 UNKNOWN_DEFAULTS = _Defaults(1.5, 4.4, -20.0, 60.0)
-
-# Order matters: an LTO cell is named after its anode and may mention its NMC cathode too.
-_PATTERNS = (
-    ("LTO", re.compile(r"LTO|TITANATE|LI4TI5O12")),
-    ("LFP", re.compile(r"LFP|LIFEPO|LMFP|IRONPHOSPHATE")),
-    ("NCA", re.compile(r"NCA|NICKELCOBALTALUMINIUM|NICKELCOBALTALUMINUM")),
-    ("NMC", re.compile(r"NMC|NCM|NICKELMANGANESECOBALT|NICKELCOBALTMANGANESE")),
-    ("LCO", re.compile(r"LCO|LICOO2|COBALTOXIDE")),
-    ("LMO", re.compile(r"LMO|LIMN2O4|MANGANESEOXIDE")),
-)
-
-
-def chemistry_family(chemistry: str | None) -> str | None:
-    """NMC811 -> NMC, LiFePO4 -> LFP, ...; None when unknown."""
-    if not chemistry:
-        return None
-    key = re.sub(r"[^A-Z0-9]", "", chemistry.upper())
-    for family, pattern in _PATTERNS:
-        if pattern.search(key):
-            return family
-    return None
 
 
 def limits_for(technical_properties: Mapping | None, chemistry: str | None) -> OperatingLimits:

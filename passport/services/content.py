@@ -12,6 +12,7 @@ layer 1 nor 2 gives it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 import json_merge_patch
@@ -21,12 +22,14 @@ from django.db import transaction
 from django.db.models import F
 
 from passport import batterypass
-from passport.choices import PassportCategory
+from passport.choices import PassportCategory, PassportState
 from passport.exceptions import ErrorCollector, FieldError, ValidationFailed
 from passport.models import Battery, BatteryModel, Passport, PassportSection
 from passport.selectors import project
 
 GPI = PassportCategory.GENERAL_PRODUCT_INFORMATION
+PERFORMANCE = PassportCategory.PERFORMANCE_AND_DURABILITY
+TECHNICAL_PROPERTIES = "batteryTechicalProperties"  # sic: the member's name in Battery Pass v1.2
 REGISTRY_MEMBERS = {
     GPI: (
         "productIdentifier",
@@ -129,6 +132,28 @@ def role_view(passport: Passport, role: str) -> dict[str, dict]:
 
 def category_view(passport: Passport, category: str, role: str) -> dict:
     return role_view(passport, role).get(PassportCategory(category).value, {})
+
+
+def technical_properties(batteries: Iterable[Battery]) -> dict[object, dict]:
+    """Each battery's effective ``batteryTechicalProperties`` of PerformanceAndDurability (its model's
+    series content merged with its active passport's section), by battery id, in one query; what the
+    twins read for the design life (#77 ``expectedNumberOfCycles``, #83 ``capacityThresholdForExhaustion``).
+    The batteries must come with their model loaded."""
+    batteries = list(batteries)
+    sections = dict(
+        PassportSection.objects.filter(
+            passport__battery_id__in=[battery.pk for battery in batteries],
+            passport__state=PassportState.ACTIVE,
+            category=PERFORMANCE,
+        ).values_list("passport__battery_id", "payload")
+    )
+    result = {}
+    for battery in batteries:
+        series = battery.model.content.get(PERFORMANCE, {})
+        merged = json_merge_patch.merge(dict(series), sections.get(battery.pk) or {})
+        properties = merged.get(TECHNICAL_PROPERTIES)
+        result[battery.pk] = properties if isinstance(properties, dict) else {}
+    return result
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from twins.chemistry import PROFILES
 from twins.decisions import routing, value, warranty
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -23,7 +24,9 @@ def test_value_scales_with_health_and_life_and_never_drops_below_recycling():
     dead = value.residual_value(soh=0.5, remaining_cycles=0, **common)
     assert good.eur_per_kwh == pytest.approx(115 * 0.9 * 0.8 * 0.75, abs=0.01)
     assert good.eur_total == pytest.approx(good.eur_per_kwh * 75, abs=0.05)
-    assert good.eur_per_kwh > worn.eur_per_kwh > dead.eur_per_kwh == value.RECYCLING_CREDIT_EUR_PER_KWH["NMC"]
+    assert (
+        good.eur_per_kwh > worn.eur_per_kwh > dead.eur_per_kwh == PROFILES["NMC"].recycling_credit_eur_per_kwh
+    )
     assert good.assumptions["new_price_eur_per_kwh"] == 115 and good.assumptions["chemistry_family"] == "NMC"
     lfp = value.residual_value(soh=0.9, remaining_cycles=1200, **{**common, "chemistry": "LFP"})
     assert lfp.eur_per_kwh < good.eur_per_kwh  # cheaper chemistry new, cheaper used
