@@ -15,6 +15,12 @@ Definitions (docs/twins.md):
   the first three good capacities; the 50 % point is the first discharge at which the measured capacity
   has lost half of ``C_init - θ·rated`` (at least the 5th discharge), and the forecast from the history
   up to it is scored. Cases whose cell starts below θ or never reaches it are listed as excluded.
+
+Every RUL case is forecast by three models: the empirical particle filter (``power-law-fade``, prior fitted
+on the fold's seven training cells), the learned sequence model (``rul-sequence``: the shipped
+physics-only pretrained weights fine-tuned on the fold's seven training cells, ``twins.learned.train``)
+and their mixture (``rul-ensemble``, ``twins.learned.combine``). The shipped final weights (fine-tuned on
+all eight cells) are never used here.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ CAPACITY_FILE_CONDITIONS = (24.0, 2.0)
 PARTICLES = 1000
 PREDICTION_FRACTIONS = (0.5, 0.75)
 EVERY = 10
+EMPIRICAL, LEARNED, ENSEMBLE = "power-law-fade", "rul-sequence", "rul-ensemble"
+MODELS = (EMPIRICAL, LEARNED, ENSEMBLE)
 
 
 @dataclass
@@ -187,10 +195,23 @@ def _history(cell: Cell, upto: float) -> list[tuple[int, float]]:
     return [(int(k), float(c)) for k, c in zip(cell.cycles[keep], cell.capacity_ah[keep], strict=True)]
 
 
-def _case(cell: Cell, threshold: float, at: float, truth: float, prior, kind: str) -> dict[str, Any]:
-    forecast = rul_forecast(
-        _history(cell, at), RATED_AH, threshold=threshold, particles=PARTICLES, prior=prior
-    )
+def _scores(forecast: RulForecast, true_rul: float) -> dict[str, Any]:
+    return {
+        "predicted_rul": round(forecast.median_cycles, 1),
+        "lower": round(forecast.lower_cycles, 1),
+        "upper": round(forecast.upper_cycles, 1),
+        "error": round(forecast.median_cycles - true_rul, 1),
+        "covered": bool(forecast.lower_cycles <= true_rul <= forecast.upper_cycles),
+    }
+
+
+def _case(
+    cell: Cell, threshold: float, at: float, truth: float, prior, kind: str, learned=None
+) -> dict[str, Any]:
+    """One scored forecast. The empirical model's figures are at the top level (as before); with a
+    ``learned`` model (the fold's network) ``models`` holds all three, by model name."""
+    history = _history(cell, at)
+    forecast = rul_forecast(history, RATED_AH, threshold=threshold, particles=PARTICLES, prior=prior)
     record: dict[str, Any] = {
         "cell": cell.name,
         "threshold": threshold,
@@ -203,17 +224,20 @@ def _case(cell: Cell, threshold: float, at: float, truth: float, prior, kind: st
         record["insufficient"] = forecast.missing
         return record
     assert isinstance(forecast, RulForecast)
-    record.update(
-        predicted_rul=round(forecast.median_cycles, 1),
-        lower=round(forecast.lower_cycles, 1),
-        upper=round(forecast.upper_cycles, 1),
-        error=round(forecast.median_cycles - (truth - at), 1),
-        covered=bool(forecast.lower_cycles <= truth - at <= forecast.upper_cycles),
-    )
+    record.update(_scores(forecast, truth - at))
+    if learned is not None:
+        from twins.learned import combine, learned_rul_forecast
+
+        sequence = learned_rul_forecast(history, RATED_AH, threshold=threshold, model=learned)
+        assert isinstance(sequence, RulForecast)  # same insufficient-data rules as the empirical model
+        ensemble = combine(forecast, sequence)
+        record["models"] = {f.model: _scores(f, truth - at) for f in (forecast, sequence, ensemble)}
     return record
 
 
-def rul_report(cells: dict[str, Cell], name: str, training: list[str]) -> dict[str, Any]:
+def rul_report(cells: dict[str, Cell], name: str, training: list[str], learned=None) -> dict[str, Any]:
+    """The RUL cases of one cell, scored by models trained on ``training`` only (``learned``: the fold's
+    network, or None for the empirical model alone)."""
     cell = cells[name]
     prior = prior_for(cells, training)
     cases, trajectory, excluded = [], [], []
@@ -241,10 +265,10 @@ def rul_report(cells: dict[str, Cell], name: str, training: list[str]) -> dict[s
                     {"threshold": threshold, "point": share, "reason": "no history before the truth"}
                 )
                 continue
-            cases.append(_case(cell, threshold, at, truth, prior, f"{int(share * 100)}%"))
+            cases.append(_case(cell, threshold, at, truth, prior, f"{int(share * 100)}%", learned))
         for at in range(EVERY, int(truth), EVERY):
             if at >= cell.cycles[MIN_HISTORY - 1]:
-                trajectory.append(_case(cell, threshold, float(at), truth, prior, f"every-{EVERY}"))
+                trajectory.append(_case(cell, threshold, float(at), truth, prior, f"every-{EVERY}", learned))
     return {"cell": name, "cases": cases, "trajectory": trajectory, "excluded": excluded}
 
 
@@ -264,18 +288,85 @@ def forecast_time_ms(cells: dict[str, Cell], repeats: int = 50) -> dict[str, flo
     return {"history": len(history), "particles": PARTICLES, "median_ms": 1000 * float(np.median(times))}
 
 
-def accuracy_report(data_dir: Path = DATA_DIR) -> dict[str, Any]:
-    """The full report as a dict (see ``format_report``); empty folds when no data is present."""
+def learned_fold_models(
+    cells: dict[str, Cell], folds: list[dict[str, Any]], fine_tune_steps: int | None = None
+) -> dict[str, Any]:
+    """Per fold, the learned model fine-tuned on that fold's training cells only (from the shipped
+    physics-only pretrained weights); ``fine_tune_steps`` overrides the training length (tests)."""
+    from twins.learned.forecast import RulSequenceModel
+    from twins.learned.network import PRETRAINED_PATH, VERSION, load_state
+    from twins.learned.train import FINE_TUNE_STEPS, SEED, fine_tune, nasa_windows, replay_windows
+
+    series = {n: (c.cycles, c.capacity_ah) for n, c in cells.items()}
+    pretrained = load_state(PRETRAINED_PATH)
+    # Windows are drawn per cell and do not depend on the fold: draw them once and hand each fold its
+    # training cells' windows only; the physics replay likewise.
+    real = nasa_windows(series, SEED + 1)
+    replay = replay_windows(SEED + 2)
+    models = {}
+    for fold in folds:
+        training = fold["trained_on"]
+        bag, subsets = fine_tune(
+            pretrained,
+            {n: series[n] for n in training},
+            SEED,
+            steps=FINE_TUNE_STEPS if fine_tune_steps is None else fine_tune_steps,
+            replay=replay,
+            real={n: real[n] for n in training},
+        )
+        fold["learned_member_cells"] = subsets
+        fold["learned_width_offset"] = round(float(bag.width_offset), 4)
+        models[fold["scored"]] = RulSequenceModel(
+            bag, VERSION, "", tuple(sorted({n for s in subsets for n in s}))
+        )
+    return models
+
+
+def _summary(cases: list[dict[str, Any]], trajectory: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    """At the 50 % point: within ±10, mean |error|, coverage, mean interval width; coverage over the 50 %
+    and 75 % points; and the same over every-10-discharges forecasts (the whole life, early ones too)."""
+    scored = [c["models"][model] | {"point": c["point"]} for c in cases if "models" in c]
+    at_50 = [c for c in scored if c["point"] == "50%"]
+    every = [c["models"][model] for c in trajectory if "models" in c]
+    return {
+        "cases_at_50": len(at_50),
+        "within_10_at_50": sum(abs(c["error"]) <= 10 for c in at_50),
+        "mean_abs_error_at_50": float(np.mean([abs(c["error"]) for c in at_50])) if at_50 else None,
+        "coverage_at_50": sum(c["covered"] for c in at_50),
+        "mean_width_at_50": float(np.mean([c["upper"] - c["lower"] for c in at_50])) if at_50 else None,
+        "cases_all": len(scored),
+        "coverage_all": sum(c["covered"] for c in scored),
+        "cases_every": len(every),
+        "within_10_every": sum(abs(c["error"]) <= 10 for c in every),
+        "mean_abs_error_every": float(np.mean([abs(c["error"]) for c in every])) if every else None,
+        "coverage_every": sum(c["covered"] for c in every),
+    }
+
+
+def accuracy_report(
+    data_dir: Path = DATA_DIR, *, learned: bool = True, fine_tune_steps: int | None = None
+) -> dict[str, Any]:
+    """The full report as a dict (see ``format_report``); empty folds when no data is present.
+
+    ``learned=False`` scores the empirical model only (fast); ``fine_tune_steps`` shortens the learned
+    model's per-fold fine-tuning (tests; the published figures use the default)."""
     cells = load_cells(data_dir)
     names = sorted(cells)
     folds = [{"scored": n, "trained_on": [m for m in names if m != n]} for n in names]
+    learned_models: dict[str, Any] = {}
+    if learned and cells:
+        started = time.perf_counter()
+        learned_models = learned_fold_models(cells, folds, fine_tune_steps)
+        for fold in folds:
+            fold["learned_trained_on"] = list(learned_models[fold["scored"]].trained_on)
+        fine_tune_seconds = time.perf_counter() - started
     soh = [soh_report(cells, f["scored"], f["trained_on"]) for f in folds if cells[f["scored"]].aggregates]
-    rul = [rul_report(cells, f["scored"], f["trained_on"]) for f in folds]
+    rul = [rul_report(cells, f["scored"], f["trained_on"], learned_models.get(f["scored"])) for f in folds]
     cases = [c for r in rul for c in r["cases"] if "error" in c]
     at_50 = [c for c in cases if c["point"] == "50%"]
     all_errors = [e for r in soh for e in ([r["mape_pct"]] if r["mape_pct"] is not None else [])]
     weights = [r["scored_cycles"] for r in soh if r["mape_pct"] is not None]
-    return {
+    report = {
         "split": {"scheme": "leave-one-cell-out", "folds": folds},
         "soh": {
             "cells": soh,
@@ -292,6 +383,39 @@ def accuracy_report(data_dir: Path = DATA_DIR) -> dict[str, Any]:
             "mean_abs_error_at_50": float(np.mean([abs(c["error"]) for c in at_50])) if at_50 else None,
         },
         "timing": forecast_time_ms(cells) if cells else None,
+    }
+    if learned_models:
+        from twins.learned.forecast import artifact_metadata
+
+        trajectory = [c for r in rul for c in r["trajectory"] if "error" in c]
+        report["rul"]["models"] = {m: _summary(cases, trajectory, m) for m in MODELS}
+        report["learned"] = {
+            "pretrained_sha256": artifact_metadata()["pretrained_sha256"],
+            "fine_tune_seconds": round(fine_tune_seconds, 1),
+        }
+        report["timing"].update(learned_time_ms(cells, learned_models))
+    return report
+
+
+def learned_time_ms(cells: dict[str, Cell], models: dict[str, Any], repeats: int = 50) -> dict[str, float]:
+    """Median wall time of one learned forecast (~150-cycle history) and of a batch of 1000 histories at
+    three thresholds."""
+    from twins.learned import learned_rul_forecast, learned_rul_forecasts
+
+    cell = cells.get("B0005") or max(cells.values(), key=lambda c: len(c.cycles))
+    model = next(iter(models.values()))
+    history = _history(cell, 150)
+    learned_rul_forecast(history, RATED_AH, model=model)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        learned_rul_forecast(history, RATED_AH, model=model)
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    learned_rul_forecasts([history] * 1000, [RATED_AH] * 1000, THRESHOLDS, model=model)
+    return {
+        "learned_median_ms": 1000 * float(np.median(times)),
+        "learned_batch_1000_ms": 1000 * (time.perf_counter() - start),
     }
 
 
@@ -325,6 +449,34 @@ def format_report(report: dict[str, Any]) -> str:
         f"mean |error| {_f(rul['mean_abs_error_at_50'])}, 90 % interval covers {rul['coverage_at_50']}"
         f"/{rul['cases_at_50']}; all cases (50 % and 75 %): covers {rul['coverage_all']}/{rul['cases_all']}"
     )
+    if "models" in rul:
+        lines += [
+            "",
+            "### Empirical, learned and ensemble (error = predicted - true RUL; * = not covered)",
+            "",
+        ]
+        lines.append("cell   thr  point  at  true_rul  " + "  ".join(f"{m:>24}" for m in MODELS))
+        for r in rul["cells"]:
+            for c in r["cases"]:
+                if "models" in c:
+                    lines.append(_models_line(c))
+        lines.append("")
+        for model in MODELS:
+            m = rul["models"][model]
+            lines.append(
+                f"{model:>15} at 50 %: |error| ≤ 10 in {m['within_10_at_50']}/{m['cases_at_50']}, "
+                f"mean |error| {_f(m['mean_abs_error_at_50'])}, "
+                f"covers {m['coverage_at_50']}/{m['cases_at_50']}, mean width {_f(m['mean_width_at_50'])}; "
+                f"all cases: covers {m['coverage_all']}/{m['cases_all']}"
+            )
+        lines.append("")
+        for model in MODELS:
+            m = rul["models"][model]
+            lines.append(
+                f"{model:>15} every {EVERY} discharges: |error| ≤ 10 in {m['within_10_every']}/"
+                f"{m['cases_every']}, mean |error| {_f(m['mean_abs_error_every'])}, "
+                f"covers {m['coverage_every']}/{m['cases_every']}"
+            )
     lines += ["", "Excluded:"]
     for r in rul["cells"]:
         for e in r["excluded"]:
@@ -332,13 +484,18 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"  {r['cell']} θ={e['threshold']}{point}: {e['reason']}")
     lines += ["", f"## RUL error every {EVERY} discharges (error = predicted - true RUL)", ""]
     for r in rul["cells"]:
-        by_threshold: dict[float, list[str]] = {}
+        by_threshold: dict[tuple[float, str], list[str]] = {}
         for c in r["trajectory"]:
-            if "error" in c:
-                mark = "" if c["covered"] else "*"
-                by_threshold.setdefault(c["threshold"], []).append(f"{c['at_cycle']}:{c['error']:+.0f}{mark}")
-        for threshold, items in by_threshold.items():
-            lines.append(f"  {r['cell']} θ={threshold}: " + "  ".join(items))
+            if "error" not in c:
+                continue
+            scored = c.get("models", {EMPIRICAL: c})
+            for model, m in scored.items():
+                mark = "" if m["covered"] else "*"
+                by_threshold.setdefault((c["threshold"], model), []).append(
+                    f"{c['at_cycle']}:{m['error']:+.0f}{mark}"
+                )
+        for (threshold, model), items in by_threshold.items():
+            lines.append(f"  {r['cell']} θ={threshold} {model}: " + "  ".join(items))
     lines.append("  (* = truth outside the 90 % interval)")
     timing = report["timing"]
     if timing:
@@ -347,6 +504,17 @@ def format_report(report: dict[str, Any]) -> str:
             f"Forecast time: {timing['median_ms']:.2f} ms median per call "
             f"({timing['history']}-cycle history, {timing['particles']} particles)",
         ]
+        if "learned_median_ms" in timing:
+            lines.append(
+                f"Learned forecast: {timing['learned_median_ms']:.2f} ms median per call; a batch of 1000 "
+                f"histories x 3 thresholds in {timing['learned_batch_1000_ms']:.0f} ms"
+            )
+    if "learned" in report:
+        lines.append(
+            "Learned model: fine-tuned per fold from the physics-only weights (sha256 "
+            f"{report['learned']['pretrained_sha256'][:12]}…), "
+            f"{report['learned']['fine_tune_seconds']:.0f} s for all folds"
+        )
     return "\n".join(lines)
 
 
@@ -361,4 +529,18 @@ def _case_line(c: dict[str, Any]) -> str:
         f"{c['cell']}  {c['threshold']}  {c['point']:>4}  {c['at_cycle']:3d}  {c['true_eol_cycle']:8d}"
         f"  {c['true_rul']:8d}  {c['predicted_rul']:5.0f}   [{c['lower']:5.0f}, {c['upper']:5.0f}]"
         f"  {c['error']:+7.1f}  {'yes' if c['covered'] else 'NO'}"
+    )
+
+
+def _models_line(c: dict[str, Any]) -> str:
+    parts = []
+    for model in MODELS:
+        m = c["models"][model]
+        mark = " " if m["covered"] else "*"
+        parts.append(
+            f"{m['predicted_rul']:4.0f} [{m['lower']:4.0f},{m['upper']:5.0f}] {m['error']:+5.0f}{mark}"
+        )
+    return (
+        f"{c['cell']}  {c['threshold']}  {c['point']:>4}  {c['at_cycle']:3d}  {c['true_rul']:8d}  "
+        + "  ".join(f"{p:>24}" for p in parts)
     )
