@@ -4,7 +4,9 @@
 
 For each cell: calibrate on its second discharge cycle (the first one of several NASA cells starts
 from a partial charge), then score the fitted parameters on the third discharge (held out). Targets
-(issue 4): voltage MAPE <= 1 %, temperature MAPE <= 0.5 %, <= 120 s per calibration.
+(issue 4): voltage MAPE <= 1 %, temperature MAPE (K) <= 0.5 %, <= 120 s per calibration. Errors count
+every measured sample (a simulation that stops early holds its last value; ``cover`` says how much of
+the discharge it simulated). ``--model DFN`` runs the same calibration on the DFN.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the full results as JSON")
     args = parser.parse_args()
     header = f"{'cell':6} {'V MAPE%':>8} {'T MAPE%K':>9} {'T MAPE%C':>9} {'s':>6} {'sims':>5} {'cover':>6}"
-    print(header + f"  | held-out {'V%':>6} {'T%K':>6} {'T%C':>6}")
+    print(header + f"  | held-out {'V%':>6} {'T%K':>6} {'T%C':>6} {'cover':>6}")
     results = []
     for cell in args.cells:
         r = run(cell, args.model, args.budget)
@@ -64,9 +66,15 @@ def main() -> None:
             f"{cell:6} {r['voltage_mape_pct']:8.3f} {r['temperature_mape_k_pct']:9.3f} "
             f"{r['temperature_mape_c_pct']:9.3f} {r['wall_s']:6.1f} {r['n_simulations']:5d} "
             f"{r['coverage']:6.3f}  | cycle {r['held_out_cycle']:3d} {h['voltage_mape_pct']:6.3f} "
-            f"{h['temperature_mape_k_pct']:6.3f} {h['temperature_mape_c_pct']:6.3f}",
+            f"{h['temperature_mape_k_pct']:6.3f} {h['temperature_mape_c_pct']:6.3f} {h['coverage']:6.3f}",
             flush=True,
         )
+    met = [
+        r["cell"]
+        for r in results
+        if r["voltage_mape_pct"] <= 1 and r["temperature_mape_k_pct"] <= 0.5 and r["wall_s"] <= 120
+    ]
+    print(f"targets (V <= 1 %, T <= 0.5 % K, <= 120 s) met on {len(met)} of {len(results)}: {', '.join(met)}")
     if args.json:
         print(json.dumps(results, indent=1, default=float))
 

@@ -10,6 +10,7 @@ class TwinsConfig(AppConfig):
 
     def ready(self) -> None:
         from lifecycle.signals import telemetry_ingested
+        from twins import whatif_tasks  # noqa: F401  (registers the what-if task; autodiscovery only finds tasks.py)
 
         telemetry_ingested.connect(_assess_after_ingest, dispatch_uid="twins-assess-after-ingest")
 

@@ -1,6 +1,9 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
+
+from passport.choices import JobState
 
 
 class TwinRun(models.Model):
@@ -37,3 +40,32 @@ class TwinRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.model_version} on {self.battery_id}"
+
+
+class WhatIfRun(models.Model):
+    """A what-if request on a battery (protocols to compare), run by a Celery worker.
+
+    The job is its own record of who asked what and what came out; a redelivered task finds a finished
+    job and does not run it again.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    battery = models.ForeignKey("passport.Battery", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request = models.JSONField(help_text="The validated request: protocols, baseline, threshold, cycles")
+    status = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # The health twin run whose RUL forecast the result scales (none: the result says what is missing).
+    twin_run = models.ForeignKey(TwinRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"what-if {self.id} on {self.battery_id} ({self.status})"

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from twins.physics.calibration import calibrate, evaluate
-from twins.physics.model import CellParameters, DischargeSimulator, clean_profile, simulate_discharge
+from twins.physics.model import (
+    MIN_OCP_SLOPE,
+    CellParameters,
+    DischargeSimulator,
+    clean_profile,
+    electrode_balance,
+    simulate_discharge,
+)
 
 pytest.importorskip("pybamm")
 
@@ -55,14 +62,17 @@ def b0029():
 
 def test_calibration_on_nasa_discharge(b0029):
     calibration, (held_columns, held_ambient) = b0029
-    # Measured 1.72 % / 0.12 % (K) on this machine; the thresholds leave margin, not the issue's 1 %.
+    # The benchmark (120 s) measures ~0.5 % / 0.11 % (K); the thresholds leave margin for this 40 s budget.
     assert calibration.coverage == pytest.approx(1.0)
-    assert calibration.voltage_mape_pct < 2.5
-    assert calibration.temperature_mape_k_pct < 0.4
+    assert calibration.voltage_mape_pct < 1.5
+    assert calibration.temperature_mape_k_pct < 0.3
     assert calibration.voltage_mape_pct < 0.5 * calibration.initial["voltage_mape_pct"]
     assert calibration.temperature_mape_k_pct < 0.5 * calibration.initial["temperature_mape_k_pct"]
     held = evaluate(calibration, *held_columns, held_ambient)
-    assert held["voltage_mape_pct"] < 2.5 and held["temperature_mape_k_pct"] < 0.5
+    assert held["voltage_mape_pct"] < 2.0 and held["temperature_mape_k_pct"] < 0.4
+    # The fitted positive OCP stays a falling curve (the rest voltage maps to one state of charge): the
+    # penalty is soft, so the slope may come closer to zero than MIN_OCP_SLOPE, but not reach it.
+    assert electrode_balance().shape_violation(calibration.params.ocp_shape).max() < MIN_OCP_SLOPE
 
 
 def test_known_parameters_are_recovered():
@@ -75,7 +85,33 @@ def test_known_parameters_are_recovered():
     fitted = calibrate(t, curve.voltage_v, i, curve.temperature_c, 24.0, start=start, budget_s=40,
                        fit_ambient=False)  # fmt: skip
     assert fitted.voltage_mape_pct < 0.2 and fitted.temperature_mape_k_pct < 0.05
-    # Capacity and the heat transfer coefficient are identifiable from one curve; resistance trades off
-    # against the kinetic scale, so its tolerance is wider.
-    assert fitted.params.capacity_ah * fitted.params.negative_ratio == pytest.approx(1.8, rel=0.15)
+    # The capacity between two open-circuit voltages and the heat transfer coefficient are identifiable
+    # from one curve; the electrode sizes and the balance trade off against each other, and resistance
+    # against the kinetic scale, so those are not asserted.
+    balance = electrode_balance()
+    assert balance.capacity_between(fitted.params, 4.2, 3.0) == pytest.approx(
+        balance.capacity_between(truth, 4.2, 3.0), rel=0.05
+    )
     assert fitted.params.heat_transfer_w_m2k == pytest.approx(20.0, rel=0.2)
+
+
+def test_initial_state_follows_the_rest_voltage():
+    balance = electrode_balance()
+    full = balance.initial_state(CellParameters(), None)
+    assert full == pytest.approx((0.9106, 0.2638), abs=1e-3)  # Chen2020's own balance at 4.2 V
+    x, y = balance.initial_state(CellParameters(), 3.7)
+    assert x < full[0] and y > full[1]  # part-discharged: less lithium in the negative, more in the positive
+
+
+def test_dfn_runs_through_the_same_api():
+    time_s, current = _constant_discharge(2.0, 1800.0, step_s=30.0)
+    spme = simulate_discharge(CellParameters(), time_s, current, ambient_c=25.0)
+    dfn = simulate_discharge(CellParameters(), time_s, current, ambient_c=25.0, model="DFN")
+    assert dfn.coverage == pytest.approx(1.0) and len(dfn.voltage_v) == len(spme.voltage_v)
+    # At 1C the SPMe is a close approximation of the DFN.
+    assert np.max(np.abs(dfn.voltage_v - spme.voltage_v)) < 0.03
+    assert abs(dfn.temperature_c[-1] - spme.temperature_c[-1]) < 0.5
+    fitted = calibrate(time_s, dfn.voltage_v, current, dfn.temperature_c, 25.0, model="DFN", budget_s=10,
+                       start=CellParameters(capacity_ah=1.9), fit_ambient=False)  # fmt: skip
+    assert fitted.model == "DFN" and fitted.coverage == pytest.approx(1.0)
+    assert fitted.voltage_mape_pct <= fitted.initial["voltage_mape_pct"]

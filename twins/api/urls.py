@@ -15,4 +15,6 @@ urlpatterns = [
         name="warranty-claim",
     ),
     path("health/search/", views.HealthSearchView.as_view(), name="health-search"),
+    path("batteries/<uuid:battery_id>/what-if/", views.WhatIfView.as_view(), name="battery-what-if"),
+    path("what-if/<uuid:run_id>/", views.WhatIfRunView.as_view(), name="what-if-run"),
 ]

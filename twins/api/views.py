@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,9 +16,10 @@ from lifecycle.services import policy
 from passport.choices import Role
 from passport.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from passport.services import access, registry
+from twins.api.serializers import WhatIfRequestSerializer, WhatIfRunSerializer
 from twins.decisions import routing, warranty
-from twins.models import TwinRun
-from twins.services import health
+from twins.models import TwinRun, WhatIfRun
+from twins.services import health, whatif
 
 
 class BatteryHealthView(APIView):
@@ -166,3 +168,31 @@ class PackHealthView(APIView):
                 "components": [{"identifier": c.identifier, "soh": c.soh} for c in components],
             }
         )
+
+
+class WhatIfView(APIView):
+    @extend_schema(request=WhatIfRequestSerializer, responses={202: WhatIfRunSerializer})
+    def post(self, request: Request, battery_id) -> Response:
+        """Queue a what-if run: how each protocol (charge and discharge C-rate, ambient, charge voltage,
+        depth of discharge) changes the battery's fade rate and RUL, from short PyBaMM aging simulations
+        scaled to the battery's latest RUL forecast. Open to the battery's operator, persons with a
+        legitimate interest and authorities. Answers 202 with the job; poll its ``url``."""
+        battery = policy.readable_battery(request.user, battery_id)
+        body = WhatIfRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            job = whatif.submit(battery, dict(body.validated_data), user=request.user)
+        data = WhatIfRunSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+class WhatIfRunView(APIView):
+    @extend_schema(responses=WhatIfRunSerializer)
+    def get(self, request: Request, run_id) -> Response:
+        """A what-if job: status (queued, running, succeeded, failed) and its result or error. Readable by
+        whoever may read the battery's history."""
+        job = WhatIfRun.objects.filter(pk=run_id).first()
+        if job is None:
+            raise NotFound(f"no what-if run {run_id}")
+        policy.readable_battery(request.user, job.battery_id)
+        return Response(WhatIfRunSerializer(job, context={"request": request}).data)

@@ -1,0 +1,112 @@
+"""Request and response shapes of the twin endpoints."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from twins.models import WhatIfRun
+from twins.physics.whatif import MAX_PROTOCOLS
+
+
+class _StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know: a misspelt ``charge_rate`` must not silently become the default."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def _open_low(name: str, low: float, high: float):
+    """A validator for the interval (low, high]."""
+
+    def check(value: float) -> None:
+        if not low < value <= high:
+            raise serializers.ValidationError(f"{name} must be in ({low:g}, {high:g}]")
+
+    return check
+
+
+class WhatIfProtocolSerializer(_StrictSerializer):
+    name = serializers.CharField(max_length=64)
+    charge_c_rate = serializers.FloatField(
+        validators=[_open_low("charge_c_rate", 0, 5)], help_text="Charge C-rate, in (0, 5]"
+    )
+    discharge_c_rate = serializers.FloatField(
+        default=1.0, validators=[_open_low("discharge_c_rate", 0, 5)], help_text="Discharge C-rate, in (0, 5]"
+    )
+    ambient_c = serializers.FloatField(default=25.0, min_value=-20, max_value=60, help_text="Ambient, °C")
+    upper_voltage_v = serializers.FloatField(
+        default=4.2, min_value=3.9, max_value=4.3, help_text="Charge (CV) voltage of the cell, V"
+    )
+    depth_of_discharge = serializers.FloatField(
+        default=1.0,
+        validators=[_open_low("depth_of_discharge", 0.1, 1.0)],
+        help_text="Share of the capacity each discharge takes out, in (0.1, 1]",
+    )
+
+
+class WhatIfRequestSerializer(_StrictSerializer):
+    protocols = WhatIfProtocolSerializer(many=True, help_text=f"1 to {MAX_PROTOCOLS} protocols")
+    baseline = serializers.CharField(help_text="Name of the protocol the battery has been used under")
+    threshold = serializers.FloatField(
+        default=0.7, help_text="End of life as a share of rated capacity, in (0, 1)"
+    )
+    cycles = serializers.IntegerField(
+        default=40, min_value=10, max_value=100, help_text="Simulated cycles per protocol"
+    )
+    plating = serializers.BooleanField(default=True, help_text="Simulate lithium plating as well as SEI")
+
+    def validate_protocols(self, value: list) -> list:
+        # Here rather than the list's min/max_length, whose errors land under /protocols/non_field_errors.
+        if not 1 <= len(value) <= MAX_PROTOCOLS:
+            raise serializers.ValidationError(f"between 1 and {MAX_PROTOCOLS} protocols, got {len(value)}")
+        return value
+
+    def validate_threshold(self, value: float) -> float:
+        if not 0 < value < 1:
+            raise serializers.ValidationError("threshold must be in (0, 1)")
+        return value
+
+    def validate(self, data: dict) -> dict:
+        names = [protocol["name"] for protocol in data["protocols"]]
+        duplicates = {
+            index: {"name": [f"duplicate protocol name {name!r}"]}
+            for index, name in enumerate(names)
+            if name in names[:index]
+        }
+        if duplicates:
+            raise serializers.ValidationError({"protocols": duplicates})
+        if data["baseline"] not in names:
+            raise serializers.ValidationError({"baseline": [f"must be one of the protocol names {names}"]})
+        return data
+
+
+class WhatIfRunSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WhatIfRun
+        fields = [
+            "id",
+            "url",
+            "battery",
+            "status",
+            "request",
+            "result",
+            "error",
+            "twin_run",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, job: WhatIfRun) -> str:
+        from django.urls import reverse
+
+        path = reverse("what-if-run", kwargs={"run_id": job.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
