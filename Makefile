@@ -39,6 +39,9 @@ bench: install
 	$(BIN)/python -m benchmarks.registration  # set DATABASE_URL=postgres://... for the figures that count
 	$(BIN)/python -m benchmarks.telemetry_ingest
 	$(BIN)/python -m benchmarks.provenance
+	$(BIN)/python -m benchmarks.fleet_sweep  # PostgreSQL and Redis for the figures that count (docs/twins.md)
+	$(BIN)/python -m benchmarks.twin_accuracy  # NASA cells in ../shared; ~3-7 min
+	$(BIN)/python -m benchmarks.physics_calibration  # five NASA cells, ~2 min each
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -183,6 +183,23 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis has no acknowledgements of its own: kombu parks a delivered message in an "unacked" set and
+# hands it out again once it is older than the visibility timeout (kombu's default: 1 h). With
+# acks_late, a task whose pool process dies is put back at once by its worker (reject_on_worker_lost);
+# a task of a worker that dies whole (SIGKILL, lost machine) comes back after the visibility
+# timeout. The timeout must exceed the longest a message may stay unacknowledged while all is well
+# (the hard time limit, 30 min, plus the longest retry countdown, 10 min) or a running task would be
+# handed out twice; CELERY_VISIBILITY_TIMEOUT overrides it (benchmarks/fleet_sweep.py sets 20 s for
+# its short tasks). Abandoned messages are looked for every tenth of the timeout (1 to 10 s).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
+    _visibility_timeout = int(
+        os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(CELERY_TASK_TIME_LIMIT + 10 * 60))
+    )
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 10)),
+        "unacked_restore_throttle": 1,
+    }
 
 LOGGING = {
     "version": 1,

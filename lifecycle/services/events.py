@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -202,3 +202,35 @@ def has_negative_events(battery: Battery, kinds: tuple[str, ...]) -> list[str]:
         .order_by("sequence")
         .values_list("record_hash", flat=True)
     )
+
+
+def negative_events_by_battery(battery_ids: Iterable, kinds: tuple[str, ...]) -> dict[object, list[str]]:
+    """``has_negative_events`` for many batteries in one query; every requested id is a key."""
+    ids = list(battery_ids)
+    result: dict[object, list[str]] = {pk: [] for pk in ids}
+    rows = LifecycleEvent.objects.filter(
+        battery_id__in=ids, type=EventType.NEGATIVE_EVENT, payload__kind__in=kinds
+    ).order_by("battery_id", "sequence")
+    for battery_id, record_hash in rows.values_list("battery_id", "record_hash"):
+        result.setdefault(battery_id, []).append(record_hash)
+    return result
+
+
+def events_by_battery(battery_ids: Iterable) -> dict[object, list[LifecycleEvent]]:
+    """Every record of these batteries in chain order, by battery id (one query; every id is a key)."""
+    ids = list(battery_ids)
+    result: dict[object, list[LifecycleEvent]] = {pk: [] for pk in ids}
+    for event in LifecycleEvent.objects.filter(battery_id__in=ids).order_by("battery_id", "sequence"):
+        result[event.battery_id].append(event)
+    return result
+
+
+def last_log_index() -> int:
+    """The log index of the newest record (-1 when there is none)."""
+    newest = LifecycleEvent.objects.order_by("-log_index").values_list("log_index", flat=True).first()
+    return -1 if newest is None else newest
+
+
+def battery_ids_after(log_index: int) -> set:
+    """Batteries with a record whose log index is above ``log_index`` (records appended since)."""
+    return set(LifecycleEvent.objects.filter(log_index__gt=log_index).values_list("battery_id", flat=True))

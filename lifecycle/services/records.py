@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -188,3 +188,15 @@ def hashes_of(battery: Battery, types: Sequence[str]) -> list[str]:
         .order_by("sequence")
         .values_list("record_hash", flat=True)
     )
+
+
+def hashes_by_battery(battery_ids: Iterable, types: Sequence[str]) -> dict[object, list[str]]:
+    """``hashes_of`` for many batteries in one query; every requested id is a key."""
+    ids = list(battery_ids)
+    result: dict[object, list[str]] = {pk: [] for pk in ids}
+    rows = LifecycleEvent.objects.filter(battery_id__in=ids, type__in=types).order_by(
+        "battery_id", "sequence"
+    )
+    for battery_id, record_hash in rows.values_list("battery_id", "record_hash"):
+        result.setdefault(battery_id, []).append(record_hash)
+    return result

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import uuid
+
+import numpy as np
 import pytest
 
 from lifecycle.choices import EventType
@@ -156,3 +161,133 @@ def test_pack_view_lists_installed_components_with_their_health(
     body = legitimate_interest_client.get(f"/api/batteries/{module.pk}/health/components/").json()
     assert body["components"] == [{"identifier": aged_cell.identifier, "soh": run.soh}]
     assert body["spread"]["count"] == 1 and body["weak_components"] == []
+
+
+# --- batches: the fleet sweep's path ------------------------------------------------------------------
+
+
+@pytest.fixture
+def fleet(manufacturer, cell_model, module_model):
+    """Six cells with 50-200 cycles each (the benchmark's fleet), an accident on the fifth, and a
+    module holding the first three."""
+    from benchmarks.fleet_sweep import seed_fleet
+    from lifecycle.payloads import clean_payload
+    from lifecycle.services import records
+    from passport.services import hierarchy, registration
+
+    ids = seed_fleet(manufacturer, cell_model, 6, prefix="F", seed=3)
+    cells = sorted(
+        Battery.objects.select_related("model", "operator").filter(pk__in=ids), key=lambda b: ids.index(b.pk)
+    )
+    payload, _ = clean_payload(EventType.NEGATIVE_EVENT, {"kind": "accident", "description": "crash test"})
+    at = cells[4].manufactured_at + dt.timedelta(days=300)
+    records.append([records.Draft(cells[4], EventType.NEGATIVE_EVENT, manufacturer, at, payload)])
+    row = {
+        "serial_number": "M-F1",
+        "model": module_model.model_number,
+        "manufactured_at": "2024-01-01T00:00:00Z",
+    }
+    [module] = registration.register_one(manufacturer, row).batteries
+    for position, cell in zip(("S1", "S2", "S3"), cells[:3], strict=True):
+        hierarchy.install(module, cell, position=position, at=cell.manufactured_at)
+    return cells, Battery.objects.select_related("model", "operator").get(pk=module.pk)
+
+
+def assert_close(got, expected, path="", rel=1e-5):
+    """Equal structure and strings, numbers within ``rel``."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and got.keys() == expected.keys(), path
+        for key in expected:
+            assert_close(got[key], expected[key], f"{path}/{key}", rel)
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected), path
+        for index, (a, b) in enumerate(zip(got, expected, strict=True)):
+            assert_close(a, b, f"{path}/{index}", rel)
+    elif isinstance(expected, float) and not isinstance(expected, bool):
+        assert got == pytest.approx(expected, rel=rel, abs=1e-9), path
+    else:
+        assert got == expected, path
+
+
+def test_a_batch_gives_what_one_battery_at_a_time_gives(fleet):
+    from lifecycle.services import records
+
+    cells, module = fleet
+    health.assess_many(cells[:3])  # the module's components have a health now
+    batch = [*cells, module]
+    evidence = health.evidence_of_many(batch)
+    for battery in batch:
+        assert evidence[battery.pk] == health.evidence_of(battery)
+        assert health.evaluate(battery, evidence[battery.pk]) == health.evaluate(battery)
+    assert [c.identifier for c in evidence[module.pk].components] == [c.identifier for c in cells[:3]]
+    assert evidence[cells[4].pk].damage and not evidence[cells[3].pk].damage
+    runs = health.assess_ids([battery.pk for battery in batch])
+    assert [run.battery_id for run in runs] == [battery.pk for battery in batch]
+    for battery, run in zip(batch, runs, strict=True):
+        inputs = records.hashes_of(battery, health.INPUT_TYPES)
+        assert run.input_hash == health._input_hash(battery, inputs, health.bases_of([battery])[battery.pk])
+        # The learned model's batched forward pass differs from a batch of one in the last float32 bits.
+        assert_close(json.loads(json.dumps(run.outputs)), json.loads(json.dumps(health.evaluate(battery))))
+        assert run.record.payload["inputs"] == inputs
+    assert runs[4].route == "recycling"  # the accident is on record
+    assert TwinRun.objects.count() == len(batch)
+    # The same batch again (a redelivered task): the stored runs, nothing new.
+    again = health.assess_ids([str(battery.pk) for battery in reversed(batch)])
+    assert [run.pk for run in again] == [run.pk for run in reversed(runs)]
+    assert LifecycleEvent.objects.filter(type=EventType.TWIN_RESULT).count() == len(batch)
+
+
+def test_a_batch_reads_and_writes_with_a_fixed_number_of_queries(fleet):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cells, _ = fleet
+    with CaptureQueriesContext(connection) as two:
+        health.assess_ids([cells[0].pk, cells[1].pk])
+    with CaptureQueriesContext(connection) as four:
+        health.assess_ids([battery.pk for battery in cells[2:]])
+    assert len(four.captured_queries) == len(two.captured_queries)
+    with CaptureQueriesContext(connection) as stored:
+        # all stored: four reads (batteries, input hashes, passport design life, stored runs), no writes
+        health.assess_ids([battery.pk for battery in cells])
+    assert len(stored.captured_queries) == 4
+
+
+def test_unknown_and_repeated_ids_in_a_batch(fleet):
+    cells, _ = fleet
+    runs = health.assess_ids([cells[0].pk, uuid.uuid4(), str(cells[0].pk), cells[1].pk])
+    assert [run.battery_id for run in runs] == [cells[0].pk, cells[1].pk]
+
+
+def test_one_filter_run_serves_every_threshold_number_for_number():
+    from twins.health.rul import rul_forecast, rul_forecasts
+
+    rng = np.random.default_rng(7)
+    for cycles, seed, particles in ((4, 0, 1000), (30, 1, 500), (90, 2, 1000), (160, 3, 300)):
+        k = np.arange(1, cycles + 1)
+        capacity = 2.0 * 0.98 * (1 - rng.uniform(0.1, 0.4) * (k / 100) ** rng.uniform(0.7, 1.5))
+        history = list(zip(k.tolist(), (capacity + rng.normal(0, 0.01, cycles)).tolist(), strict=True))
+        shared = rul_forecasts(history, 2.0, thresholds=(0.8, 0.7, 0.6), seed=seed, particles=particles)
+        assert list(shared) == [0.8, 0.7, 0.6]
+        for threshold, forecast in shared.items():
+            alone = rul_forecast(history, 2.0, threshold=threshold, seed=seed, particles=particles)
+            assert forecast == alone
+        # Each threshold's simulation starts from the state after the filter: order does not matter.
+        assert rul_forecasts(history, 2.0, thresholds=(0.6, 0.8), seed=seed, particles=particles) == {
+            0.6: shared[0.6],
+            0.8: shared[0.8],
+        }
+    with pytest.raises(ValueError):
+        rul_forecasts(history, 2.0, thresholds=(0.7, 70))
+
+
+def test_a_run_stored_meanwhile_by_another_worker_is_not_stored_again(fleet, monkeypatch):
+    cells, _ = fleet
+    [first] = health.assess_ids([cells[0].pk])
+    # The other worker's commit lands after this batch looked for stored runs: it sees none.
+    monkeypatch.setattr(health, "_stored_runs", lambda keys: {})
+    runs = health.assess_ids([cells[0].pk, cells[1].pk])
+    assert runs[0].pk == first.pk and runs[1].battery_id == cells[1].pk
+    assert TwinRun.objects.filter(battery__in=cells[:2]).count() == 2
+    assert LifecycleEvent.objects.filter(type=EventType.TWIN_RESULT).count() == 2
+    assert health.assess(cells[0]).pk == first.pk  # alone: the single-battery fallback

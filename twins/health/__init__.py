@@ -4,7 +4,7 @@ Pure Python on numpy (scipy only to fit priors); no models, no database. See doc
 """
 
 from twins.health.fade import DEFAULT_PRIOR, MODEL_NAME, MODEL_VERSION, FadePrior, fit_prior
-from twins.health.rul import THRESHOLDS, RulForecast, rul_forecast
+from twins.health.rul import THRESHOLDS, RulForecast, rul_forecast, rul_forecasts
 from twins.health.soh import (
     DEFAULT_CORRECTION,
     CapacityCorrection,
@@ -36,5 +36,6 @@ __all__ = [
     "good_discharges",
     "resistance_soh",
     "rul_forecast",
+    "rul_forecasts",
     "soh_series",
 ]

@@ -75,51 +75,90 @@ def rul_forecast(
     increasing (the model's clock starts at the first entry). Cycle numbers are whatever unit the caller
     counts (the accuracy report uses the count of discharges); the forecast is in the same unit.
     """
+    return rul_forecasts(
+        capacity_per_cycle,
+        rated_capacity_ah,
+        thresholds=(threshold,),
+        particles=particles,
+        seed=seed,
+        cycles_per_day=cycles_per_day,
+        prior=prior,
+    )[threshold]
+
+
+def rul_forecasts(
+    capacity_per_cycle: Sequence[tuple[int, float]],
+    rated_capacity_ah: float,
+    *,
+    thresholds: Sequence[float] = THRESHOLDS,
+    particles: int = 1000,
+    seed: int = 0,
+    cycles_per_day: float | None = None,
+    prior: FadePrior | None = None,
+) -> dict[float, RulForecast | InsufficientData]:
+    """``rul_forecast`` for several thresholds from one particle filter run over the history.
+
+    The filter's posterior does not depend on the threshold, only the simulated crossing does, so the
+    filter (a third to a half of a forecast's cost) runs once. Seed semantics: the generator is seeded
+    once, the filter draws from it first, and each threshold's crossing simulation then starts from
+    a copy of the generator's state after the filter, which is exactly where a separate
+    ``rul_forecast(..., threshold=t, seed=seed)`` call would start it. So each forecast is identical,
+    number for number, to that call's (a test checks it); the thresholds' simulations are
+    independent of each other and of their order.
+    """
     if rated_capacity_ah <= 0:
         raise ValueError("rated_capacity_ah must be positive")
-    if not 0 < threshold < 1:
+    if not all(0 < threshold < 1 for threshold in thresholds):
         raise ValueError("threshold is a fraction of rated, between 0 and 1")
     history = [
         (float(k), float(c)) for k, c in capacity_per_cycle if c is not None and math.isfinite(c) and c > 0
     ]
     if len(history) < MIN_HISTORY:
-        return InsufficientData([f"at least {MIN_HISTORY} cycles with a capacity (have {len(history)})"])
+        missing = f"at least {MIN_HISTORY} cycles with a capacity (have {len(history)})"
+        return {threshold: InsufficientData([missing]) for threshold in thresholds}
     data = np.array(history)
     cycles, fraction = data[:, 0], data[:, 1] / rated_capacity_ah
     if np.any(np.diff(cycles) <= 0):
-        return InsufficientData(["cycle numbers strictly increasing"])
+        return {
+            threshold: InsufficientData(["cycle numbers strictly increasing"]) for threshold in thresholds
+        }
+    if cycles_per_day is not None and cycles_per_day <= 0:
+        raise ValueError("cycles_per_day must be positive")
     prior = prior or DEFAULT_PRIOR
     rng = np.random.default_rng(seed)
     cloud, min_ess = filter_history(cycles, fraction, prior, count=particles, rng=rng)
+    after_filter = rng.bit_generator.state
     last = cycles[-1] - cycles[0] + 1.0
-    remaining = np.clip(
-        first_measured_crossing(cloud, threshold, last, evidence_weight(fraction, prior)[1], rng),
-        0.0,
-        HORIZON_CYCLES,
-    )
-    lower, median, upper = _weighted_quantiles(remaining, cloud.weights, (0.05, 0.5, 0.95))
-    warnings = []
-    if fraction[-1] < threshold:
-        warnings.append(f"the last measured capacity is already below {threshold:.0%} of rated")
-    if upper >= HORIZON_CYCLES:
-        warnings.append(f"the upper bound is beyond the {HORIZON_CYCLES}-cycle horizon")
-    if min_ess < particles / 20:
-        warnings.append(f"particle degeneracy: effective sample size fell to {min_ess:.0f}")
-    forecast = RulForecast(
-        median_cycles=float(median),
-        lower_cycles=float(lower),
-        upper_cycles=float(upper),
-        threshold=threshold,
-        model=MODEL_NAME,
-        version=MODEL_VERSION,
-        last_cycle=float(cycles[-1]),
-        particles=particles,
-        warnings=warnings,
-    )
-    if cycles_per_day is not None:
-        if cycles_per_day <= 0:
-            raise ValueError("cycles_per_day must be positive")
-        forecast.median_days = float(median) / cycles_per_day
-        forecast.lower_days = float(lower) / cycles_per_day
-        forecast.upper_days = float(upper) / cycles_per_day
-    return forecast
+    rho = evidence_weight(fraction, prior)[1]
+    forecasts: dict[float, RulForecast | InsufficientData] = {}
+    for threshold in thresholds:
+        if threshold in forecasts:
+            continue
+        branch = np.random.Generator(type(rng.bit_generator)())
+        branch.bit_generator.state = after_filter
+        remaining = np.clip(first_measured_crossing(cloud, threshold, last, rho, branch), 0.0, HORIZON_CYCLES)
+        lower, median, upper = _weighted_quantiles(remaining, cloud.weights, (0.05, 0.5, 0.95))
+        warnings = []
+        if fraction[-1] < threshold:
+            warnings.append(f"the last measured capacity is already below {threshold:.0%} of rated")
+        if upper >= HORIZON_CYCLES:
+            warnings.append(f"the upper bound is beyond the {HORIZON_CYCLES}-cycle horizon")
+        if min_ess < particles / 20:
+            warnings.append(f"particle degeneracy: effective sample size fell to {min_ess:.0f}")
+        forecast = RulForecast(
+            median_cycles=float(median),
+            lower_cycles=float(lower),
+            upper_cycles=float(upper),
+            threshold=threshold,
+            model=MODEL_NAME,
+            version=MODEL_VERSION,
+            last_cycle=float(cycles[-1]),
+            particles=particles,
+            warnings=warnings,
+        )
+        if cycles_per_day is not None:
+            forecast.median_days = float(median) / cycles_per_day
+            forecast.lower_days = float(lower) / cycles_per_day
+            forecast.upper_days = float(upper) / cycles_per_day
+        forecasts[threshold] = forecast
+    return forecasts
