@@ -125,3 +125,16 @@ def test_calendar_rate_needs_a_day_of_history():
     assert forecasts.cycles_per_day([(1, 0.0), (5, 3600.0)]) is None
     assert forecasts.cycles_per_day([(1, 0.0), (11, 5 * 86400.0)]) == pytest.approx(2.0)
     assert forecasts.cycles_per_day([(1, 0.0)]) is None
+
+
+def test_a_rescaled_learned_forecast_stays_within_the_horizon():
+    from twins.health.rul import HORIZON_CYCLES
+
+    flat = [(k, 2.0 * (1.0 - 0.00002 * k)) for k in range(1, 41)]
+    [result] = forecasts.rul_of_many(
+        [forecasts.ForecastInput(flat, 2.0, life_basis("LTO", "stationary", None))], particles=200
+    )
+    for forecast in result.values():
+        learned = forecast.components[LEARNED_NAME]
+        assert learned.upper_cycles <= HORIZON_CYCLES and forecast.upper_cycles <= HORIZON_CYCLES + 1e-6
+    assert any("horizon" in warning for warning in result[0.6].warnings)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from twins.chemistry import prior_crossing_cycle
 from twins.health import rul as rul_model
 from twins.health.fade import DEFAULT_PRIOR
-from twins.health.rul import RulForecast
+from twins.health.rul import HORIZON_CYCLES, RulForecast
 from twins.health.soh import InsufficientData
 from twins.learned import combine_many, learned_rul_forecasts
 from twins.services.life import REFERENCE_TEST_END, LifeBasis
@@ -57,16 +57,20 @@ def cycles_per_day(points: Sequence[tuple[int, float]]) -> float | None:
 def _scaled(forecast: RulForecast | InsufficientData, scale: float, last_cycle: float):
     if isinstance(forecast, InsufficientData):
         return forecast
+    warnings = [*forecast.warnings, f"clock rescaled by {scale:.3g} (design life / training cells')"]
+    upper = forecast.upper_cycles * scale
+    if upper >= HORIZON_CYCLES and not any("horizon" in warning for warning in warnings):
+        warnings.append(f"the upper bound is beyond the {HORIZON_CYCLES}-cycle horizon")
     return replace(
         forecast,
-        median_cycles=forecast.median_cycles * scale,
-        lower_cycles=forecast.lower_cycles * scale,
-        upper_cycles=forecast.upper_cycles * scale,
+        median_cycles=min(forecast.median_cycles * scale, HORIZON_CYCLES),
+        lower_cycles=min(forecast.lower_cycles * scale, HORIZON_CYCLES),
+        upper_cycles=min(upper, HORIZON_CYCLES),
         last_cycle=last_cycle,
         median_days=None,
         lower_days=None,
         upper_days=None,
-        warnings=[*forecast.warnings, f"clock rescaled by {scale:.3g} (design life / training cells')"],
+        warnings=warnings,
     )
 
 
