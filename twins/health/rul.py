@@ -22,6 +22,7 @@ from twins.health.fade import (
     evidence_weight,
     filter_history,
     first_measured_crossing,
+    future_trend,
 )
 from twins.health.soh import InsufficientData
 
@@ -30,6 +31,8 @@ MIN_HISTORY = 5
 # Forecasts beyond this many cycles are reported as this horizon with a warning (a flat history makes
 # the crossing of some particles arbitrarily far).
 HORIZON_CYCLES = 10_000
+# Cycles ahead whose measured capacity is simulated (fade.first_measured_crossing's default).
+CROSSING_HORIZON = 400
 
 
 @dataclass
@@ -131,12 +134,16 @@ def rul_forecasts(
     last = cycles[-1] - cycles[0] + 1.0
     rho = evidence_weight(fraction, prior)[1]
     forecasts: dict[float, RulForecast | InsufficientData] = {}
+    future = None  # the particles' trends over the crossing horizon, shared by the thresholds
     for threshold in thresholds:
         if threshold in forecasts:
             continue
         branch = np.random.Generator(type(rng.bit_generator)())
         branch.bit_generator.state = after_filter
-        remaining = np.clip(first_measured_crossing(cloud, threshold, last, rho, branch), 0.0, HORIZON_CYCLES)
+        if future is None and len(thresholds) > 1:
+            future = future_trend(cloud, last, CROSSING_HORIZON)
+        crossing = first_measured_crossing(cloud, threshold, last, rho, branch, CROSSING_HORIZON, future)
+        remaining = np.clip(crossing, 0.0, HORIZON_CYCLES)
         lower, median, upper = _weighted_quantiles(remaining, cloud.weights, (0.05, 0.5, 0.95))
         warnings = []
         if fraction[-1] < threshold:
