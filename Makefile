@@ -26,7 +26,7 @@ serve:
 	@echo "Starting a Celery worker and the web server at http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/celery -A config worker --beat --loglevel=WARNING --concurrency=2 & worker=$$!; \
-	$(BIN)/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	$(BIN)/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 1 --threads 4 --access-logfile -
 
 test: install
 	$(BIN)/ruff check .

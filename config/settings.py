@@ -37,6 +37,17 @@ CELLPASS_BASE_URL = os.environ.get("CELLPASS_BASE_URL", "http://127.0.0.1:8000")
 # Largest number of rows accepted in one bulk registration request.
 CELLPASS_BULK_MAX_ROWS = int(os.environ.get("CELLPASS_BULK_MAX_ROWS", "10000"))
 CELLPASS_PASSPORT_CACHE_SECONDS = int(os.environ.get("CELLPASS_PASSPORT_CACHE_SECONDS", "300"))
+# --- semantic layer (ontology app) ---
+# The RDF projection's Oxigraph store: a directory (kept across restarts), or ":memory:".
+CELLPASS_RDF_STORE = os.environ.get("CELLPASS_RDF_STORE", "")  # default: <CELLPASS_VAR_DIR>/rdf-store
+CELLPASS_SPARQL_TIMEOUT_SECONDS = float(os.environ.get("CELLPASS_SPARQL_TIMEOUT_SECONDS", "10"))
+CELLPASS_SPARQL_MAX_RESULTS = int(os.environ.get("CELLPASS_SPARQL_MAX_RESULTS", "10000"))
+# An on-disk Oxigraph store is opened by one process only (RocksDB holds a lock; pyoxigraph has no
+# secondary readers). "inline": the web process owns it, re-projects its own writes after commit
+# and scans every CELLPASS_RDF_CATCHUP_SECONDS for the rest (bulk writes, Celery workers' writes);
+# workers never open it. "celery": one dedicated worker owns it (ontology.sync_* tasks). "off".
+CELLPASS_RDF_SYNC = os.environ.get("CELLPASS_RDF_SYNC", "inline")
+CELLPASS_RDF_CATCHUP_SECONDS = float(os.environ.get("CELLPASS_RDF_CATCHUP_SECONDS", "10"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("p/<path:identifier>", passport_views.qr_landing, name="qr-landing"),
     path("id/<str:segment>/<uuid:key>", passport_views.resolve_iri, name="iri"),
+    path("", include("ontology.urls")),
 ]

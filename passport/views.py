@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.apps import apps
+from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -60,13 +61,78 @@ def qr_landing(request: HttpRequest, identifier: str) -> HttpResponse:
     )
 
 
+# Media types an IRI answers with RDF (built by the ontology app) besides the JSON and HTML documents.
+RDF_MEDIA_TYPES = ("text/turtle", "application/ld+json", "application/n-triples")
+
+
+def _preferred(accept: str) -> str:
+    """The best of JSON, HTML and the RDF media types for an Accept header (JSON when nothing fits)."""
+    ranked = []
+    for index, part in enumerate(accept.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        q = 1.0
+        for f in fields[1:]:
+            if f.startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        ranked.append((-q, index, fields[0].lower()))
+    for q, _, media in sorted(ranked):
+        if q < 0 and (media in RDF_MEDIA_TYPES or media in ("text/html", "application/json")):
+            return media
+    return "application/json"
+
+
 def resolve_iri(request: HttpRequest, segment: str, key: str) -> HttpResponse:
-    """Stable IRIs dereference to the API resource (303: the IRI names the thing, not the document)."""
+    """Stable IRIs are content-negotiated: JSON (303 to the API resource: the IRI names the thing, not
+    the document), HTML (303 to the QR landing page for batteries and passports, else the browsable
+    API), Turtle, N-Triples or JSON-LD (200: the RDF the caller's role may see)."""
     if segment not in IRI_TARGETS:
         raise Http404(segment)
     model, route = IRI_TARGETS[segment]
     if isinstance(model, str):
         model = apps.get_model(model)
-    if not model.objects.filter(pk=key).exists():
+    instance = model.objects.filter(pk=key).first()
+    if instance is None:
         raise Http404(key)
-    return HttpResponse(status=303, headers={"Location": reverse(route, kwargs={"pk": key})})
+    media = _preferred(request.headers.get("Accept", ""))
+    headers = {"Vary": "Accept, Authorization, Cookie"}
+    if media == "text/html" and segment in ("battery", "passport"):
+        battery = instance if segment == "battery" else instance.battery
+        headers["Location"] = reverse("qr-landing", kwargs={"identifier": battery.identifier})
+        return HttpResponse(status=303, headers=headers)
+    if media not in RDF_MEDIA_TYPES:
+        headers["Location"] = reverse(route, kwargs={"pk": key})
+        return HttpResponse(status=303, headers=headers)
+    # Imported here: the ontology app reads the passport app, not the other way round at import time.
+    from ontology.rdf import resources
+
+    user = _api_user(request)
+    if segment == "passport" and media == "application/ld+json":
+        body = resources.passport_jsonld(instance, access.reading_role(user, instance.battery))
+    else:
+        triples = resources.triples_of(instance.iri, resources.graphs_for(user))
+        if not triples:
+            return JsonResponse(
+                {
+                    "code": "not_visible",
+                    "message": f"nothing of this {segment} is visible to your role in the RDF projection",
+                },
+                status=403,
+                headers=headers,
+            )
+        body = resources.serialise(triples, media)
+    return HttpResponse(body, content_type=f"{media}; charset=utf-8", headers=headers)
+
+
+def _api_user(request: HttpRequest):
+    """The caller as the API authenticates it (token or session), so an IRI shows what the API would."""
+    from rest_framework.request import Request
+    from rest_framework.settings import api_settings
+
+    drf = Request(request, authenticators=[auth() for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES])
+    try:
+        return drf.user
+    except Exception:  # a bad token reads as the public
+        return AnonymousUser()

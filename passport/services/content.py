@@ -282,3 +282,41 @@ def _revalidate_passports(model: BatteryModel, category: str, errors: ErrorColle
     if broken:
         listed = ", ".join(broken[:20]) + (f" and {len(broken) - 20} more" if len(broken) > 20 else "")
         errors.add("/", f"the change would make the {category} content of batteries {listed} invalid")
+
+
+# --- batched reads (the RDF projection) --------------------------------------------------------
+
+
+def sections_by_passport(passport_ids: Iterable) -> dict[object, dict[str, dict]]:
+    """``sections_of`` for many passports in one query; every requested id is a key."""
+    ids = list(passport_ids)
+    result: dict[object, dict[str, dict]] = {pk: {} for pk in ids}
+    rows = PassportSection.objects.filter(passport_id__in=ids).values_list(
+        "passport_id", "category", "payload"
+    )
+    for passport_id, category, payload in rows:
+        result[passport_id][category] = payload
+    return result
+
+
+def role_views(
+    passport: Passport, battery: Battery, sections: dict[str, dict], roles: Iterable[str]
+) -> dict[str, dict[str, dict]]:
+    """``role_view`` for several roles from already loaded sections, without queries or the cache
+    (a projection of the whole fleet composes each passport once). ``battery`` comes with its model,
+    the model's manufacturer and the operator loaded."""
+    model_content = battery.model.content
+    categories = [
+        c.value for c in PassportCategory if c == GPI or c.value in sections or model_content.get(c.value)
+    ]
+    full = {c: compose(passport, c, sections.get(c), battery=battery) for c in categories}
+    views: dict[str, dict[str, dict]] = {}
+    for role in roles:
+        visible = batterypass.visible_selectors(role)
+        view = {}
+        for category, document in full.items():
+            shown = project(document, visible[category])
+            if shown:
+                view[category] = shown
+        views[role] = view
+    return views

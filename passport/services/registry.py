@@ -75,7 +75,9 @@ def battery_ids() -> list:
 def batteries_for_projection(ids: Iterable) -> list[Battery]:
     """The batteries with these ids, with model, its manufacturer and the operator (one query)."""
     return list(
-        Battery.objects.filter(pk__in=list(ids)).select_related("model__manufacturer", "operator").order_by("id")
+        Battery.objects.filter(pk__in=list(ids))
+        .select_related("model__manufacturer", "operator")
+        .order_by("id")
     )
 
 
@@ -110,7 +112,9 @@ def changed_battery_ids(since: dt.datetime) -> set:
     """Batteries whose registry record, passports, sections, model or organisations were written at or
     after ``since`` (by their auto timestamps; bulk inserts set them too)."""
     changed = set(
-        Battery.objects.filter(Q(created_at__gte=since) | Q(updated_at__gte=since)).values_list("id", flat=True)
+        Battery.objects.filter(Q(created_at__gte=since) | Q(updated_at__gte=since)).values_list(
+            "id", flat=True
+        )
     )
     changed |= set(
         Passport.objects.filter(Q(created_at__gte=since) | Q(updated_at__gte=since)).values_list(

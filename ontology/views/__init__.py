@@ -1,0 +1,1 @@
+"""Plain Django views of the semantic layer."""
