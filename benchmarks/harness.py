@@ -41,6 +41,9 @@ def django_environment(suffix: str = "bench") -> Iterator[str]:
     if not os.environ.get("CELLPASS_VAR_DIR"):
         os.environ["CELLPASS_VAR_DIR"] = tempfile.mkdtemp(prefix="cellpass-bench-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A benchmark measures its own subject; the RDF projection would re-project every seeded battery
+    # in this process. benchmarks/sparql.py rebuilds the store itself.
+    os.environ.setdefault("CELLPASS_RDF_SYNC", "off")
     import django
 
     django.setup()

@@ -3,7 +3,8 @@
 Writes through ``Model.save()`` in the web process re-project their batteries after commit; bulk writes
 and everything the Celery workers write (telemetry, twin results, registration jobs) send no signal to
 this process, so a daemon thread runs ``sync_changes`` every ``CELLPASS_RDF_CATCHUP_SECONDS``. The first
-scan of an empty store is a full rebuild. Started when the process first opens the store.
+scan of an empty store is a full rebuild. Started by the web server process only (``config/wsgi.py``):
+management commands and benchmarks re-project their own writes at most, they never scan.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ EVENT_CLASSES = {
     EventType.FORMATION: CELLPASS.Formation,
     EventType.END_OF_LINE_TEST: CELLPASS.EndOfLineTest,
     EventType.QUALITY_RELEASE: CELLPASS.QualityRelease,
-    EventType.TELEMETRY: CELLPASS.TelemetryBatch,
+    EventType.TELEMETRY: CELLPASS.TelemetryRecording,
     EventType.NEGATIVE_EVENT: CELLPASS.NegativeEvent,
     EventType.INSPECTION: CELLPASS.Inspection,
     EventType.REPAIR: CELLPASS.Repair,
@@ -50,7 +50,7 @@ EVENT_CLASSES = {
     EventType.DISMANTLING: CELLPASS.Dismantling,
     EventType.MATERIAL_RECOVERY: CELLPASS.MaterialRecovery,
     EventType.CORRECTION: CELLPASS.Correction,
-    EventType.TWIN_RESULT: CELLPASS.TwinResult,
+    EventType.TWIN_RESULT: CELLPASS.TwinRun,
 }
 # Which role's passport view goes to which graph; public and responsible views are partitioned.
 CONTENT_ROLES = (Role.PUBLIC, Role.LEGITIMATE_INTEREST, Role.AUTHORITY, Role.ECONOMIC_OPERATOR)

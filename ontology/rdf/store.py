@@ -61,9 +61,6 @@ def store() -> ox.Store:
             if _store is None:
                 path = store_path()
                 _store = ox.Store() if path == ":memory:" else ox.Store(path)
-                from ontology.rdf import catchup
-
-                catchup.start()
     return _store
 
 
