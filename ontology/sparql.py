@@ -23,10 +23,12 @@ import io
 import json
 import threading
 from dataclasses import dataclass
+from operator import attrgetter
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 from django.conf import settings
+from django.http.request import MediaType
 
 from ontology.rdf import store as rdf_store
 
@@ -228,19 +230,10 @@ def choose_format(kind: str, requested: str | None, accept: str) -> str:
 
 
 def _accepted(accept: str) -> list[str]:
-    """Media types of an Accept header, best first (q-values honoured, order kept among equals)."""
-    ranked = []
-    for index, part in enumerate(accept.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        if not fields[0]:
-            continue
-        q = 1.0
-        for f in fields[1:]:
-            if f.startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
-        if q > 0:
-            ranked.append((-q, index, fields[0].lower()))
-    return [media for _, _, media in sorted(ranked)]
+    """Media types of an Accept header, best first: Django's parsing and its quality and specificity
+    order (the same rules as ``HttpRequest.accepted_types``)."""
+    types = [MediaType(token) for token in accept.split(",") if token.strip()]
+    ranked = sorted(
+        (media for media in types if media.quality), key=attrgetter("quality", "specificity"), reverse=True
+    )
+    return [f"{media.main_type}/{media.sub_type}".lower() for media in ranked]

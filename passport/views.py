@@ -65,23 +65,13 @@ def qr_landing(request: HttpRequest, identifier: str) -> HttpResponse:
 RDF_MEDIA_TYPES = ("text/turtle", "application/ld+json", "application/n-triples")
 
 
-def _preferred(accept: str) -> str:
-    """The best of JSON, HTML and the RDF media types for an Accept header (JSON when nothing fits)."""
-    ranked = []
-    for index, part in enumerate(accept.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        q = 1.0
-        for f in fields[1:]:
-            if f.startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
-        ranked.append((-q, index, fields[0].lower()))
-    for q, _, media in sorted(ranked):
-        if q < 0 and (media in RDF_MEDIA_TYPES or media in ("text/html", "application/json")):
-            return media
-    return "application/json"
+NEGOTIATED_TYPES = ("application/json", "text/html", *RDF_MEDIA_TYPES)
+
+
+def _preferred(request: HttpRequest) -> str:
+    """The best of JSON, HTML and the RDF media types for the request's Accept header (Django's
+    q-value and specificity rules); JSON when nothing fits or nothing is asked for."""
+    return request.get_preferred_type(NEGOTIATED_TYPES) or "application/json"
 
 
 def resolve_iri(request: HttpRequest, segment: str, key: str) -> HttpResponse:
@@ -96,7 +86,7 @@ def resolve_iri(request: HttpRequest, segment: str, key: str) -> HttpResponse:
     instance = model.objects.filter(pk=key).first()
     if instance is None:
         raise Http404(key)
-    media = _preferred(request.headers.get("Accept", ""))
+    media = _preferred(request)
     headers = {"Vary": "Accept, Authorization, Cookie"}
     if media == "text/html" and segment in ("battery", "passport"):
         battery = instance if segment == "battery" else instance.battery
