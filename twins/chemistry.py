@@ -79,8 +79,3 @@ def fade_prior(
 
 def chemistry_prior(profile: ChemistryProfile, base: FadePrior = DEFAULT_PRIOR) -> FadePrior:
     return fade_prior(profile.cycle_life_80, 0.8, base=base, label=profile.family)
-
-
-def cycle_life(prior: FadePrior, threshold: float) -> float:
-    """Cycles of a new battery to ``threshold`` of rated under ``prior``'s median trajectory."""
-    return prior_crossing_cycle(prior, threshold)

@@ -40,11 +40,9 @@ def _loop(interval: float) -> None:
 
 def start() -> bool:
     """Start the scan thread once per process (inline mode only); True if this call started it."""
-    if settings.CELLPASS_RDF_SYNC != "inline" or _started.is_set():
-        return False
     from ontology.signals import mode
 
-    if mode() != "inline":  # a Celery worker
+    if mode() != "inline" or _started.is_set():  # off, a dedicated worker owns it, or a Celery worker
         return False
     _started.set()
     thread = threading.Thread(

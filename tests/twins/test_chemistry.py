@@ -10,7 +10,6 @@ from twins.chemistry import (
     PROFILES,
     UNKNOWN,
     chemistry_prior,
-    cycle_life,
     fade_prior,
     prior_crossing_cycle,
     profile_for,
@@ -45,7 +44,7 @@ def test_the_rescaled_prior_crosses_80_percent_at_the_chemistrys_cycle_life(fami
     # Shape, spread and noise are the training cells'; only the time scale moves.
     assert prior.mean[1] == DEFAULT_PRIOR.mean[1] and prior.covariance == DEFAULT_PRIOR.covariance
     assert prior.log_sigma_mean == DEFAULT_PRIOR.log_sigma_mean
-    assert cycle_life(prior, 0.7) > cycle_life(prior, 0.8)
+    assert prior_crossing_cycle(prior, 0.7) > prior_crossing_cycle(prior, 0.8)
 
 
 @pytest.mark.parametrize(("cycles", "threshold"), [(2000, 0.7), (800, 0.8), (5000, 0.6)])

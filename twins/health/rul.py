@@ -62,6 +62,23 @@ def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles: Sequ
     return values[order][np.minimum(np.searchsorted(cumulative, quantiles), len(values) - 1)]
 
 
+def clean_history(
+    capacity_per_cycle: Sequence[tuple[int, float]], rated_capacity_ah: float
+) -> tuple[np.ndarray, np.ndarray] | str:
+    """(cycle numbers, capacity as a fraction of rated) of the usable entries, or what is missing:
+    the rules every RUL model applies (at least ``MIN_HISTORY`` finite positive capacities, cycle
+    numbers strictly increasing)."""
+    history = [
+        (float(k), float(c)) for k, c in capacity_per_cycle if c is not None and math.isfinite(c) and c > 0
+    ]
+    if len(history) < MIN_HISTORY:
+        return f"at least {MIN_HISTORY} cycles with a capacity (have {len(history)})"
+    data = np.array(history)
+    if np.any(np.diff(data[:, 0]) <= 0):
+        return "cycle numbers strictly increasing"
+    return data[:, 0], data[:, 1] / rated_capacity_ah
+
+
 def rul_forecast(
     capacity_per_cycle: Sequence[tuple[int, float]],
     rated_capacity_ah: float,
@@ -113,18 +130,10 @@ def rul_forecasts(
         raise ValueError("rated_capacity_ah must be positive")
     if not all(0 < threshold < 1 for threshold in thresholds):
         raise ValueError("threshold is a fraction of rated, between 0 and 1")
-    history = [
-        (float(k), float(c)) for k, c in capacity_per_cycle if c is not None and math.isfinite(c) and c > 0
-    ]
-    if len(history) < MIN_HISTORY:
-        missing = f"at least {MIN_HISTORY} cycles with a capacity (have {len(history)})"
-        return {threshold: InsufficientData([missing]) for threshold in thresholds}
-    data = np.array(history)
-    cycles, fraction = data[:, 0], data[:, 1] / rated_capacity_ah
-    if np.any(np.diff(cycles) <= 0):
-        return {
-            threshold: InsufficientData(["cycle numbers strictly increasing"]) for threshold in thresholds
-        }
+    cleaned = clean_history(capacity_per_cycle, rated_capacity_ah)
+    if isinstance(cleaned, str):
+        return {threshold: InsufficientData([cleaned]) for threshold in thresholds}
+    cycles, fraction = cleaned
     if cycles_per_day is not None and cycles_per_day <= 0:
         raise ValueError("cycles_per_day must be positive")
     prior = prior or DEFAULT_PRIOR

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from twins.health.rul import HORIZON_CYCLES, MIN_HISTORY, THRESHOLDS, RulForecast
+from twins.health.rul import HORIZON_CYCLES, THRESHOLDS, RulForecast, clean_history
 from twins.health.soh import InsufficientData
 from twins.learned.combine import mixture_quantiles
 from twins.learned.dataset import history_features
@@ -74,19 +73,6 @@ def load_model() -> RulSequenceModel:
     return RulSequenceModel(net, metadata["version"], digest, tuple(metadata["real_data"]["cells"]))
 
 
-def _clean(capacity_per_cycle: Sequence[tuple[int, float]], rated: float) -> tuple[np.ndarray, ...] | str:
-    """(cycles, fraction of rated), or what is missing (the rules of ``rul_forecast``)."""
-    history = [
-        (float(k), float(c)) for k, c in capacity_per_cycle if c is not None and math.isfinite(c) and c > 0
-    ]
-    if len(history) < MIN_HISTORY:
-        return f"at least {MIN_HISTORY} cycles with a capacity (have {len(history)})"
-    data = np.array(history)
-    if np.any(np.diff(data[:, 0]) <= 0):
-        return "cycle numbers strictly increasing"
-    return data[:, 0], data[:, 1] / rated
-
-
 def _check_arguments(rated: float, thresholds: Sequence[float], cycles_per_day: float | None) -> None:
     if rated <= 0:
         raise ValueError("rated_capacity_ah must be positive")
@@ -121,7 +107,7 @@ def learned_rul_forecasts(
         model = load_model()
     elif isinstance(model, RulSequenceBag | RulSequenceNet):
         model = RulSequenceModel(model)
-    cleaned = [_clean(h, r) for h, r in zip(histories, rated, strict=True)]
+    cleaned = [clean_history(h, r) for h, r in zip(histories, rated, strict=True)]
     valid = [i for i, c in enumerate(cleaned) if not isinstance(c, str)]
     results: list[dict[float, RulForecast | InsufficientData]] = [
         {t: InsufficientData([c]) for t in thresholds} if isinstance(c, str) else {} for c in cleaned

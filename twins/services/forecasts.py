@@ -82,8 +82,9 @@ def _with_days(forecast: RulForecast, per_day: float | None) -> RulForecast:
     return forecast
 
 
-def plain(forecast: RulForecast | InsufficientData) -> dict:
-    """A forecast as stored in a twin run's outputs (ensemble components nested by model name)."""
+def plain(forecast) -> dict:
+    """A twin result (forecast, SoH estimate or ``InsufficientData``) as stored in a run's outputs:
+    None fields left out, ensemble components nested by model name."""
     if isinstance(forecast, InsufficientData):
         return {"insufficient_data": True, "missing": list(forecast.missing)}
     fields = asdict(forecast)

@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -111,12 +111,6 @@ def _input_hash(battery: Battery, inputs: list[str], basis: LifeBasis) -> str:
     ).hexdigest()
 
 
-def _plain(result) -> dict:
-    if isinstance(result, soh_model.InsufficientData):
-        return {"insufficient_data": True, "missing": list(result.missing)}
-    return {key: value for key, value in asdict(result).items() if value is not None}
-
-
 @dataclass
 class Evidence:
     """What the twin reads about a battery besides the battery itself."""
@@ -213,10 +207,10 @@ def _health(battery: Battery, evidence: Evidence) -> tuple[dict, forecasts.Forec
     capacity = soh_model.capacity_soh(
         aggregates, rated, reference_current_a=rated, correction=rate_normalised_correction(rated)
     )
-    outputs: dict = {"soh_capacity": _plain(capacity)}
+    outputs: dict = {"soh_capacity": forecasts.plain(capacity)}
     resistance = evidence.initial_resistance_ohm
     outputs["soh_resistance"] = (
-        _plain(soh_model.resistance_soh(aggregates, resistance))
+        forecasts.plain(soh_model.resistance_soh(aggregates, resistance))
         if resistance
         else {"insufficient_data": True, "missing": ["initial internal resistance (end-of-line test record)"]}
     )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from passport.choices import BatteryCategory
-from twins.chemistry import ChemistryProfile, chemistry_prior, cycle_life, fade_prior, profile_for
+from twins.chemistry import ChemistryProfile, chemistry_prior, fade_prior, prior_crossing_cycle, profile_for
 from twins.health.fade import FadePrior
 
 # End of first life when the passport has no exhaustion threshold: 80 % for automotive (the usual
@@ -42,7 +42,7 @@ class LifeBasis:
 
     def cycles_to(self, threshold: float) -> float:
         """Cycles of a new battery of this design to ``threshold`` of rated."""
-        return cycle_life(self.prior, threshold)
+        return prior_crossing_cycle(self.prior, threshold)
 
     def as_dict(self) -> dict:
         plain = asdict(self)
