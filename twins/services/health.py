@@ -66,14 +66,12 @@ def model_hash() -> str:
 
 
 def model_versions() -> dict:
-    """Which models produced a run's numbers, as recorded in its outputs."""
+    """Which models produced a run's numbers, as recorded in its outputs. The weights' hash is the one
+    checked when the (cached) model was loaded: no file read per battery."""
+    model = learned.load_model()
     return {
         "empirical": {"name": fade.MODEL_NAME, "version": fade.MODEL_VERSION},
-        "learned": {
-            "name": learned.MODEL_NAME,
-            "version": learned.load_model().version,
-            "sha256": artifact_hash(),
-        },
+        "learned": {"name": learned.MODEL_NAME, "version": model.version, "sha256": model.sha256},
         "ensemble": {"name": ENSEMBLE_NAME, "version": ENSEMBLE_VERSION},
     }
 
