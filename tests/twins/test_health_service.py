@@ -259,26 +259,66 @@ def test_unknown_and_repeated_ids_in_a_batch(fleet):
     assert [run.battery_id for run in runs] == [cells[0].pk, cells[1].pk]
 
 
-def test_one_filter_run_serves_every_threshold_number_for_number():
+def _noisy_history(rng, cycles: int) -> list[tuple[int, float]]:
+    k = np.arange(1, cycles + 1)
+    capacity = 2.0 * 0.98 * (1 - rng.uniform(0.1, 0.4) * (k / 100) ** rng.uniform(0.7, 1.5))
+    return list(zip(k.tolist(), (capacity + rng.normal(0, 0.01, cycles)).tolist(), strict=True))
+
+
+def test_one_filter_run_serves_every_threshold_on_one_measured_path():
     from twins.health.rul import rul_forecast, rul_forecasts
 
     rng = np.random.default_rng(7)
     for cycles, seed, particles in ((4, 0, 1000), (30, 1, 500), (90, 2, 1000), (160, 3, 300)):
-        k = np.arange(1, cycles + 1)
-        capacity = 2.0 * 0.98 * (1 - rng.uniform(0.1, 0.4) * (k / 100) ** rng.uniform(0.7, 1.5))
-        history = list(zip(k.tolist(), (capacity + rng.normal(0, 0.01, cycles)).tolist(), strict=True))
+        history = _noisy_history(rng, cycles)
         shared = rul_forecasts(history, 2.0, thresholds=(0.8, 0.7, 0.6), seed=seed, particles=particles)
         assert list(shared) == [0.8, 0.7, 0.6]
+        # The order the thresholds are asked in changes nothing.
+        assert (
+            rul_forecasts(history, 2.0, thresholds=(0.6, 0.7, 0.8), seed=seed, particles=particles) == shared
+        )
+        if cycles < 5:
+            assert all(forecast.missing for forecast in shared.values())
+            continue
+        # One measured path per particle: its 80 % crossing never follows its 70 % one, so neither do
+        # the quantiles.
+        for high, low in ((0.8, 0.7), (0.7, 0.6)):
+            for bound in ("lower_cycles", "median_cycles", "upper_cycles"):
+                assert getattr(shared[high], bound) <= getattr(shared[low], bound)
+        # A threshold asked alone draws another path: the same forecast within Monte Carlo noise.
         for threshold, forecast in shared.items():
             alone = rul_forecast(history, 2.0, threshold=threshold, seed=seed, particles=particles)
-            assert forecast == alone
-        # Each threshold's simulation starts from the state after the filter: order does not matter.
-        assert rul_forecasts(history, 2.0, thresholds=(0.6, 0.8), seed=seed, particles=particles) == {
-            0.6: shared[0.6],
-            0.8: shared[0.8],
-        }
+            assert alone.median_cycles == pytest.approx(forecast.median_cycles, rel=0.15, abs=3)
     with pytest.raises(ValueError):
         rul_forecasts(history, 2.0, thresholds=(0.7, 70))
+
+
+def test_a_batch_of_filters_gives_each_battery_its_own_forecast_number_for_number():
+    from twins.chemistry import PROFILES, chemistry_prior
+    from twins.health.rul import ForecastRequest, rul_forecasts, rul_forecasts_many
+
+    rng = np.random.default_rng(11)
+    requests = [
+        ForecastRequest(_noisy_history(rng, 40), 2.0),
+        ForecastRequest(_noisy_history(rng, 3), 2.0),  # too short: insufficient data, the rest unharmed
+        ForecastRequest(_noisy_history(rng, 170), 2.0, (0.75, 0.6), 1.5, chemistry_prior(PROFILES["NMC"])),
+        ForecastRequest(_noisy_history(rng, 9), 2.0, (0.7,), None, chemistry_prior(PROFILES["LFP"])),
+    ]
+    batch = rul_forecasts_many(requests, particles=400, seed=5)
+    for request, forecasts in zip(requests, batch, strict=True):
+        alone = rul_forecasts(
+            request.capacity_per_cycle,
+            request.rated_capacity_ah,
+            thresholds=request.thresholds,
+            particles=400,
+            seed=5,
+            cycles_per_day=request.cycles_per_day,
+            prior=request.prior,
+        )
+        assert forecasts == alone
+    assert batch[2][0.75].median_days == pytest.approx(batch[2][0.75].median_cycles / 1.5)
+    # A different neighbour in the batch changes nothing either.
+    assert rul_forecasts_many(requests[2:], particles=400, seed=5) == batch[2:]
 
 
 def test_a_run_stored_meanwhile_by_another_worker_is_not_stored_again(fleet, monkeypatch):

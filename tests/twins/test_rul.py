@@ -92,3 +92,45 @@ def test_default_prior_is_the_fit_on_the_nasa_cells():
     assert np.allclose(fitted.mean, DEFAULT_PRIOR.mean, atol=1e-4)
     assert np.allclose(fitted.covariance, DEFAULT_PRIOR.covariance, atol=1e-4)
     assert fitted.evidence_weight == pytest.approx(DEFAULT_PRIOR.evidence_weight, abs=1e-4)
+
+
+def _reference_crossings(trend: np.ndarray, sd: float, rho: float, threshold: float, rng) -> np.ndarray:
+    """The definition, simulated the plain way: AR(1) noise from the first future cycle over the whole
+    window, first cycle whose measurement is below the threshold (the window's end + 1 if none)."""
+    count, span = trend.shape
+    noise = np.empty((count, span))
+    noise[:, 0] = rng.standard_normal(count) * sd
+    for n in range(1, span):
+        noise[:, n] = rho * noise[:, n - 1] + rng.standard_normal(count) * sd * math.sqrt(1 - rho * rho)
+    below = trend + noise < threshold
+    return np.where(below.any(axis=1), np.argmax(below, axis=1) + 1.0, span + 1.0)
+
+
+@pytest.mark.parametrize(("alpha", "beta", "sigma", "rho"), [(0.25, 1.2, 0.01, 0.9), (0.1, 0.8, 0.02, 0.5)])
+def test_measured_crossings_follow_the_plain_simulation(alpha, beta, sigma, rho):
+    """Starting paths where the trend enters the noise margin and stopping them once they have crossed
+    changes nothing that a plain simulation of the whole window would give (in distribution)."""
+    from twins.health.fade import STUDENT_NU, Particles, fade_curve, first_measured_crossings
+
+    count, last, horizon = 20_000, 40.0, 400
+    particles = Particles(
+        q=np.full(count, 0.98),
+        log_alpha=np.full(count, math.log(alpha)),
+        beta=np.full(count, beta),
+        log_sigma=np.full(count, math.log(sigma / math.sqrt(STUDENT_NU / (STUDENT_NU - 2)))),
+        log_weight=np.zeros(count),
+    )
+    thresholds = (0.8, 0.7)
+    fast = first_measured_crossings(particles, thresholds, last, rho, np.random.default_rng(1), horizon)
+    for threshold in thresholds:
+        crossing = float(crossing_cycle(threshold, np.array(0.98), np.array(math.log(alpha)), np.array(beta)))
+        span = int(min(crossing - last + 1, horizon))
+        k = last + np.arange(1, span + 1, dtype=float)
+        trend = np.broadcast_to(fade_curve(k, 0.98, math.log(alpha), beta), (count, span))
+        plain = _reference_crossings(trend, sigma, rho, threshold, np.random.default_rng(2))
+        plain = np.where(plain > span, max(crossing - last, span), plain)
+        assert np.all(fast[threshold] <= max(crossing - last, span))
+        for q in (0.05, 0.25, 0.5, 0.75, 0.95):
+            assert np.quantile(fast[threshold], q) == pytest.approx(np.quantile(plain, q), abs=1.5)
+        assert fast[threshold].mean() == pytest.approx(plain.mean(), rel=0.01)
+    assert np.all(fast[0.8] <= fast[0.7])

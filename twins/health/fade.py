@@ -27,8 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 MODEL_NAME = "power-law-fade"
-MODEL_VERSION = "1.0"
-NOISE_MARGIN_SD = 8.0  # Gaussian tail beyond 8 sd: ~6e-16 per cycle
+# 1.1: one simulated measurement path per particle for all thresholds, started where the trend enters
+# the noise margin (``first_measured_crossings``); the likelihood in single precision.
+MODEL_VERSION = "1.1"
+# A measurement this many noise deviations below its trend: the simulation skips cycles where the trend
+# is further above a threshold. Gaussian tail beyond 5 sd: 2.9e-7 per cycle, so by the union bound
+# under 1.2e-4 that a skipped stretch of the 400-cycle window would have held a crossing (tested
+# against a plain simulation of the whole window: tests/twins/test_rul.py).
+NOISE_MARGIN_SD = 5.0
 STUDENT_NU = 4.0
 BETA_BOUNDS = (0.3, 4.0)
 LOG_ALPHA_BOUNDS = (math.log(1e-4), math.log(5.0))
@@ -171,34 +177,40 @@ def initial_particles(prior: FadePrior, q_center: float, count: int, rng: np.ran
     )
 
 
-def _student_logpdf(residual: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
-    z = residual / np.exp(log_sigma)
-    return -log_sigma - 0.5 * (STUDENT_NU + 1.0) * np.log1p(z * z / STUDENT_NU)
-
-
-def _resample_move(particles: Particles, rng: np.random.Generator, shrink: float = 0.95) -> Particles:
+def _resample_move(
+    theta: np.ndarray, weights: np.ndarray, rngs: Sequence[np.random.Generator], shrink: float = 0.95
+) -> np.ndarray:
     """Systematic resampling, then a Liu-West kernel (shrink towards the mean, add matching noise) so
-    the cloud keeps its spread without drifting away from the posterior's first two moments."""
-    n = particles.q.size
-    weights = particles.weights
-    positions = (rng.random() + np.arange(n)) / n
-    index = np.minimum(np.searchsorted(np.cumsum(weights), positions), n - 1)
-    theta = particles.stack()
-    mean = theta @ weights
-    centered = theta - mean[:, None]
-    cov = (centered * weights) @ centered.T
-    chosen = theta[:, index]
-    moved = shrink * chosen + (1.0 - shrink) * mean[:, None]
+    each cloud keeps its spread without drifting away from its posterior's first two moments.
+
+    ``theta`` is batteries x 4 parameters x particles, ``weights`` batteries x particles (normalised);
+    each battery draws from its own generator, so its result does not depend on the others in the
+    batch (every operation works on one battery's row with the same shapes)."""
+    n = theta.shape[2]
+    chosen = np.empty_like(theta)
+    noise = np.empty_like(theta)
+    cumulative = np.cumsum(weights, axis=1)
+    for row, rng in enumerate(rngs):
+        positions = (rng.random() + np.arange(n)) / n
+        index = np.minimum(np.searchsorted(cumulative[row], positions), n - 1)
+        chosen[row] = theta[row][:, index]
+        noise[row] = rng.standard_normal((4, n))
+    mean = np.matmul(theta, weights[:, :, None])  # batteries x 4 x 1
+    centered = theta - mean
+    cov = np.matmul(centered * weights[:, None, :], np.swapaxes(centered, 1, 2))
     h2 = 1.0 - shrink * shrink
-    jitter = np.linalg.cholesky(h2 * cov + 1e-12 * np.eye(4)) @ rng.standard_normal((4, n))
-    moved = moved + jitter
-    return Particles(
-        q=np.clip(moved[0], 0.05, 5.0),
-        log_alpha=np.clip(moved[1], *LOG_ALPHA_BOUNDS),
-        beta=np.clip(moved[2], *BETA_BOUNDS),
-        log_sigma=np.clip(moved[3], math.log(1e-4), math.log(0.5)),
-        log_weight=np.zeros(n),
-    )
+    jitter = np.matmul(np.linalg.cholesky(h2 * cov + 1e-12 * np.eye(4)), noise)
+    moved = shrink * chosen + (1.0 - shrink) * mean + jitter
+    moved[:, 0] = np.clip(moved[:, 0], 0.05, 5.0)
+    moved[:, 1] = np.clip(moved[:, 1], *LOG_ALPHA_BOUNDS)
+    moved[:, 2] = np.clip(moved[:, 2], *BETA_BOUNDS)
+    moved[:, 3] = np.clip(moved[:, 3], math.log(1e-4), math.log(0.5))
+    return moved
+
+
+def _normalised(log_weight: np.ndarray) -> np.ndarray:
+    weights = np.exp(log_weight - log_weight.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def filter_history(
@@ -210,84 +222,178 @@ def filter_history(
     rng: np.random.Generator,
     batch: int = 8,
 ) -> tuple[Particles, float]:
-    """Sequential importance resampling over the history, ``batch`` cycles per step (the parameters
-    are static, so a batch's likelihood is exact; batching only sets how often we may resample).
-    Returns the particles and the smallest effective sample size seen (a degeneracy diagnostic)."""
-    k = cycles - cycles[0] + 1.0
-    q_center = float(np.median(fraction[:3]))
-    particles = initial_particles(prior, q_center, count, rng)
-    weight, _ = evidence_weight(fraction, prior)
-    min_ess = float(count)
-    for start in range(0, len(k), batch):
-        kk = k[start : start + batch][None, :]
-        yy = fraction[start : start + batch][None, :]
-        predicted = fade_curve(
-            kk, particles.q[:, None], particles.log_alpha[:, None], particles.beta[:, None]
-        )
-        loglik = _student_logpdf(yy - predicted, particles.log_sigma[:, None]).sum(axis=1)
-        particles.log_weight = particles.log_weight + weight * loglik
-        weights = particles.weights
-        ess = 1.0 / float(np.sum(weights * weights))
-        min_ess = min(min_ess, ess)
-        if ess < count / 2:
-            particles = _resample_move(particles, rng)
-    return particles, min_ess
+    """``filter_histories`` for one battery."""
+    [result] = filter_histories([(cycles, fraction)], [prior], count=count, rngs=[rng], batch=batch)
+    return result
 
 
-def future_trend(particles: Particles, last: float, span: int) -> np.ndarray:
-    """Each particle's trend over the ``span`` cycles after ``last`` (particles x span)."""
-    k = last + np.arange(1, span + 1, dtype=float)[None, :]
-    return fade_curve(k, particles.q[:, None], particles.log_alpha[:, None], particles.beta[:, None])
+def filter_histories(
+    histories: Sequence[tuple[np.ndarray, np.ndarray]],
+    priors: Sequence[FadePrior],
+    *,
+    count: int,
+    rngs: Sequence[np.random.Generator],
+    batch: int = 8,
+) -> list[tuple[Particles, float]]:
+    """Sequential importance resampling over each history (cycle numbers, capacity as a fraction of
+    rated), ``batch`` cycles per step (the parameters are static, so a batch's likelihood is exact;
+    batching only sets how often we may resample). Per battery: the particles, and the smallest
+    effective sample size seen (a degeneracy diagnostic).
+
+    All batteries step together, as arrays of batteries x particles (a fleet sweep's batch of 100
+    filters costs one battery's Python overhead), yet each battery's answer is what it would get
+    alone: it draws from its own generator in the same order, and every step works on whole rows of
+    the same shape (histories are padded to a multiple of ``batch`` with cycles that weigh nothing).
+    """
+    if not histories:
+        return []
+    lengths = np.array([len(cycles) for cycles, _ in histories])
+    width = int(-(-lengths.max() // batch) * batch)
+    log_k = np.zeros((len(histories), width))
+    observed = np.zeros((len(histories), width))
+    counted = np.zeros((len(histories), width), dtype=bool)
+    clouds = []
+    tempering = np.empty(len(histories))
+    for row, ((cycles, fraction), prior, rng) in enumerate(zip(histories, priors, rngs, strict=True)):
+        n = len(cycles)
+        log_k[row, :n] = np.log((cycles - cycles[0] + 1.0) / 100.0)
+        observed[row, :n] = fraction
+        counted[row, :n] = True
+        clouds.append(initial_particles(prior, float(np.median(fraction[:3])), count, rng))
+        tempering[row] = evidence_weight(fraction, prior)[0]
+    theta = np.stack(
+        [cloud.stack() for cloud in clouds]
+    )  # batteries x (q, log alpha, beta, log sigma) x particles
+    log_weight = np.zeros((len(histories), count))
+    min_ess = np.full(len(histories), float(count))
+    # The likelihood in single precision: numpy's float32 exp and log are vectorised (several times
+    # faster than float64 here) and the log-weights it adds to stay in double precision; its rounding
+    # (1e-7 relative) is far below the noise the weights are about.
+    log_k32, observed32 = log_k.astype(np.float32), observed.astype(np.float32)
+    half_nu = 0.5 * (STUDENT_NU + 1.0)
+    for start in range(0, width, batch):
+        live = np.flatnonzero(lengths > start)
+        step = slice(start, start + batch)
+        q, log_alpha, beta = (theta[live, i, :, None].astype(np.float32) for i in range(3))
+        precision = np.exp(-theta[live, 3, :, None]).astype(np.float32)
+        predicted = q * (1.0 - np.exp(log_alpha + beta * log_k32[live, None, step]))
+        z = (observed32[live, None, step] - predicted) * precision
+        spread = np.log(1.0 + z * z / np.float32(STUDENT_NU))
+        spread = np.where(counted[live, None, step], spread, np.float32(0.0)).sum(axis=2, dtype=np.float64)
+        cycles_in_step = counted[live, step].sum(axis=1)[:, None]
+        loglik = -theta[live, 3] * cycles_in_step - half_nu * spread
+        log_weight[live] += tempering[live, None] * loglik
+        weights = _normalised(log_weight[live])
+        ess = 1.0 / np.sum(weights * weights, axis=1)
+        min_ess[live] = np.minimum(min_ess[live], ess)
+        low = ess < count / 2
+        if low.any():
+            rows = live[low]
+            theta[rows] = _resample_move(theta[rows], weights[low], [rngs[row] for row in rows])
+            log_weight[rows] = 0.0
+    return [
+        (Particles(*theta[row], log_weight=log_weight[row].copy()), float(min_ess[row]))
+        for row in range(len(histories))
+    ]
 
 
-def first_measured_crossing(
+ONE = np.ones(1, dtype=np.float32)
+# Cycles simulated per step of the measured-crossing simulation: a particle leaves the simulation as
+# soon as its path has crossed every threshold it needs, so most of the window is never drawn.
+CROSSING_CHUNK = 32
+
+
+def first_measured_crossings(
     particles: Particles,
-    threshold: float,
+    thresholds: Sequence[float],
     last: float,
     rho: float,
     rng: np.random.Generator,
     horizon: int = 400,
-    future: np.ndarray | None = None,
-) -> np.ndarray:
-    """Per particle, the first future cycle whose *measured* capacity (trend + AR(1) noise with the
-    particle's scale) is below ``threshold``, in cycles after ``last``.
+) -> dict[float, np.ndarray]:
+    """Per threshold and particle, the first future cycle whose *measured* capacity (trend + AR(1)
+    noise with the particle's scale) is below the threshold, in cycles after ``last``.
 
     End of life is defined on measurements, which scatter around the trend, so the first measured
     crossing comes earlier than the trend's own crossing; simulating the noise puts that in the
-    forecast and its interval. Beyond ``horizon`` cycles the trend crossing is used (the noise matters
-    little to where a far crossing lands compared to the parameter spread). ``future`` is
-    ``future_trend(particles, last, horizon)`` when the caller has it (several thresholds).
+    forecast and its interval. Per threshold the window is the cycles up to the latest trend crossing
+    of any particle, at most ``horizon``; a particle not measured below the threshold inside it gets
+    its trend crossing (the noise matters little to where a far crossing lands compared to the
+    parameter spread).
+
+    Only the part of a path that can decide an answer is simulated. While a particle's trend is more
+    than ``NOISE_MARGIN_SD`` noise deviations above a threshold (the trend only falls), no measurement
+    can fall below it, so its path starts at the cycle where its trend enters that margin, with the
+    noise drawn from the AR(1) process's stationary distribution (the noise is stationary and
+    independent of the trend, so this is the same process as simulating it from the last observed
+    cycle). From there it is drawn ``CROSSING_CHUNK`` cycles at a time and ends when the particle has
+    crossed every threshold it needs; one path serves the thresholds in turn (so a particle's 70 %
+    crossing never precedes its 80 % one), jumping ahead with a fresh stationary start when the next
+    threshold's margin is still cycles away.
     """
-    trend = crossing_cycle(threshold, particles.q, particles.log_alpha, particles.beta) - last
-    span = int(min(max(float(np.max(np.where(np.isfinite(trend), trend, 0.0))), 1.0) + 1, horizon))
-    # Student-t(nu) scale sigma has standard deviation sigma·sqrt(nu / (nu - 2)).
-    sd = np.exp(particles.log_sigma) * math.sqrt(STUDENT_NU / (STUDENT_NU - 2.0))
-    # A particle whose trend is still more than NOISE_MARGIN_SD noise deviations above the threshold at
-    # the end of the window (the trend only falls) cannot be measured below it inside the window: its
-    # answer is its trend crossing, without simulating 400 noisy cycles. Long-lived batteries (a
-    # 1500-cycle pack with a short history) are all such particles; when every particle is near, the
-    # draws are exactly those of simulating all of them.
-    end = fade_curve(np.array([last + span], dtype=float), particles.q, particles.log_alpha, particles.beta)
-    near = (end - threshold) <= NOISE_MARGIN_SD * sd
-    result = np.maximum(trend, float(span))
-    if not near.any():
-        return result
-    if future is not None and future.shape[1] >= span:  # the trends, computed once for all thresholds
-        mean = future[near, :span]
-    else:
-        mean = future_trend(particles, last, span)[near]
     from scipy.signal import lfilter  # AR(1) recursion in C; a Python loop over cycles costs ~3 ms
 
-    count = int(near.sum())
-    scale = sd[near, None]
-    shocks = rng.standard_normal((count, span)) * scale * math.sqrt(1.0 - rho * rho)
-    shocks[:, 0] = rng.standard_normal(count) * scale[:, 0]  # stationary start
-    noise = lfilter([1.0], [1.0, -rho], shocks, axis=1)
-    below = (mean + noise) < threshold
-    hit = below.any(axis=1)
-    first = np.argmax(below, axis=1) + 1.0
-    result[near] = np.where(hit, first, result[near])
-    return result
+    levels = sorted(set(thresholds), reverse=True)
+    # Student-t(nu) scale sigma has standard deviation sigma·sqrt(nu / (nu - 2)).
+    sd = np.exp(particles.log_sigma) * math.sqrt(STUDENT_NU / (STUDENT_NU - 2.0))
+    margin = NOISE_MARGIN_SD * sd
+    q, log_alpha, beta = particles.q, particles.log_alpha, particles.beta
+    results, spans, needs, entries = {}, [], [], []
+    for threshold in levels:
+        trend = crossing_cycle(threshold, q, log_alpha, beta) - last
+        span = int(min(max(float(np.max(np.where(np.isfinite(trend), trend, 0.0))), 1.0) + 1, horizon))
+        end = fade_curve(np.array([last + span], dtype=float), q, log_alpha, beta)
+        results[threshold] = np.maximum(trend, float(span))
+        spans.append(span)
+        needs.append((end - threshold) <= margin)
+        # Cycles after ``last`` whose trend is still above threshold + margin: nothing to simulate.
+        entries.append(
+            np.floor(np.clip(crossing_cycle(threshold + margin, q, log_alpha, beta) - last, 0, span))
+        )
+    window = np.array(spans, dtype=float)[:, None]
+    pending = np.array(needs)  # thresholds x particles: crossing still to be looked for
+    active = np.flatnonzero(pending.any(axis=0))
+    pending, entry = pending[:, active], np.array(entries)[:, active]
+    position = np.where(pending, entry, np.inf).min(axis=0)  # cycles after ``last`` already passed
+    fresh = np.ones(active.size, dtype=bool)  # starts a path: its first value is stationary
+    state = np.zeros((active.size, 1), dtype=np.float32)  # the AR(1) state: rho x the last noise value
+    innovation = np.float32(math.sqrt(1.0 - rho * rho))
+    recursion = np.array([1.0, -rho], dtype=np.float32)
+    steps = np.arange(1, CROSSING_CHUNK + 1, dtype=float)[None, :]
+    q32, log_alpha32, beta32, sd32 = (values.astype(np.float32) for values in (q, log_alpha, beta, sd))
+    while active.size:
+        # The trend in single precision (vectorised log and exp, as in the filter's likelihood).
+        log_k = np.log(((last + position[:, None] + steps) / 100.0).astype(np.float32))
+        mean = q32[active, None] * (1.0 - np.exp(log_alpha32[active, None] + beta32[active, None] * log_k))
+        shocks = rng.standard_normal((active.size, CROSSING_CHUNK), dtype=np.float32)
+        shocks *= sd32[active, None]
+        shocks[:, 1:] *= innovation
+        shocks[~fresh, 0] *= innovation
+        state[fresh] = 0.0
+        noise, state = lfilter(ONE, recursion, shocks, axis=1, zi=state)
+        lowest = np.minimum.accumulate(mean + noise, axis=1)
+        for row, threshold in enumerate(levels):
+            undecided = pending[row]
+            if not undecided.any():
+                continue
+            first = position + (lowest >= threshold).sum(axis=1) + 1.0
+            found = undecided & (lowest[:, -1] < threshold) & (first <= window[row])
+            results[threshold][active[found]] = first[found]
+            pending[row] = undecided & ~found & (position + CROSSING_CHUNK < window[row])
+        position = position + CROSSING_CHUNK
+        keep = pending.any(axis=0)
+        active, pending, entry, state, position = (
+            active[keep],
+            pending[:, keep],
+            entry[:, keep],
+            state[keep],
+            position[keep],
+        )
+        # The next threshold's margin may be cycles away: jump there and start a fresh path.
+        ahead = np.where(pending, entry, np.inf).min(axis=0) if active.size else position
+        fresh = ahead > position
+        position = np.maximum(position, ahead)
+    return results
 
 
 MIN_OWN_AUTOCORRELATION = 20

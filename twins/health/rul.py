@@ -2,7 +2,7 @@
 
 A particle filter over the parameters of the fade model (``twins.health.fade``) is run over the
 history; for each particle the first *measured* crossing of the threshold is simulated (trend + AR(1)
-noise, ``fade.first_measured_crossing``), and the forecast is the weighted 5 / 50 / 95 % quantiles of
+noise, ``fade.first_measured_crossings``), and the forecast is the weighted 5 / 50 / 95 % quantiles of
 (crossing - last observed cycle). Deterministic for a given seed.
 """
 
@@ -19,10 +19,10 @@ from twins.health.fade import (
     MODEL_NAME,
     MODEL_VERSION,
     FadePrior,
+    Particles,
     evidence_weight,
-    filter_history,
-    first_measured_crossing,
-    future_trend,
+    filter_histories,
+    first_measured_crossings,
 )
 from twins.health.soh import InsufficientData
 
@@ -31,7 +31,7 @@ MIN_HISTORY = 5
 # Forecasts beyond this many cycles are reported as this horizon with a warning (a flat history makes
 # the crossing of some particles arbitrarily far).
 HORIZON_CYCLES = 10_000
-# Cycles ahead whose measured capacity is simulated (fade.first_measured_crossing's default).
+# Cycles ahead whose measured capacity is simulated at most (fade.first_measured_crossings).
 CROSSING_HORIZON = 400
 
 
@@ -118,42 +118,87 @@ def rul_forecasts(
 ) -> dict[float, RulForecast | InsufficientData]:
     """``rul_forecast`` for several thresholds from one particle filter run over the history.
 
-    The filter's posterior does not depend on the threshold, only the simulated crossing does, so the
-    filter (a third to a half of a forecast's cost) runs once. Seed semantics: the generator is seeded
-    once, the filter draws from it first, and each threshold's crossing simulation then starts from
-    a copy of the generator's state after the filter, which is exactly where a separate
-    ``rul_forecast(..., threshold=t, seed=seed)`` call would start it. So each forecast is identical,
-    number for number, to that call's (a test checks it); the thresholds' simulations are
-    independent of each other and of their order.
+    The filter's posterior does not depend on the threshold, and each particle's simulated
+    measurement path serves every threshold (``fade.first_measured_crossings``), so a lower
+    threshold is never forecast to come first for any particle. Deterministic for a given seed and
+    set of thresholds, whatever their order; a single-threshold call draws a different (equally
+    valid) path, so its numbers agree only within Monte Carlo noise.
     """
-    if rated_capacity_ah <= 0:
-        raise ValueError("rated_capacity_ah must be positive")
-    if not all(0 < threshold < 1 for threshold in thresholds):
-        raise ValueError("threshold is a fraction of rated, between 0 and 1")
-    cleaned = clean_history(capacity_per_cycle, rated_capacity_ah)
-    if isinstance(cleaned, str):
-        return {threshold: InsufficientData([cleaned]) for threshold in thresholds}
-    cycles, fraction = cleaned
-    if cycles_per_day is not None and cycles_per_day <= 0:
-        raise ValueError("cycles_per_day must be positive")
-    prior = prior or DEFAULT_PRIOR
-    rng = np.random.default_rng(seed)
-    cloud, min_ess = filter_history(cycles, fraction, prior, count=particles, rng=rng)
-    after_filter = rng.bit_generator.state
+    [forecasts] = rul_forecasts_many(
+        [ForecastRequest(capacity_per_cycle, rated_capacity_ah, tuple(thresholds), cycles_per_day, prior)],
+        particles=particles,
+        seed=seed,
+    )
+    return forecasts
+
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    """One battery's input to ``rul_forecasts_many`` (the arguments of ``rul_forecasts``)."""
+
+    capacity_per_cycle: Sequence[tuple[int, float]]
+    rated_capacity_ah: float
+    thresholds: tuple[float, ...] = THRESHOLDS
+    cycles_per_day: float | None = None
+    prior: FadePrior | None = None
+
+
+def rul_forecasts_many(
+    requests: Sequence[ForecastRequest], *, particles: int = 1000, seed: int = 0
+) -> list[dict[float, RulForecast | InsufficientData]]:
+    """``rul_forecasts`` for a batch: the particle filters of all batteries step together
+    (``fade.filter_histories``), and each battery's forecast equals, number for number, what
+    ``rul_forecasts`` gives it alone (each has its own generator, seeded with ``seed``)."""
+    for request in requests:
+        if request.rated_capacity_ah <= 0:
+            raise ValueError("rated_capacity_ah must be positive")
+        if not all(0 < threshold < 1 for threshold in request.thresholds):
+            raise ValueError("threshold is a fraction of rated, between 0 and 1")
+        if request.cycles_per_day is not None and request.cycles_per_day <= 0:
+            raise ValueError("cycles_per_day must be positive")
+    results: list[dict[float, RulForecast | InsufficientData]] = []
+    usable: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for index, request in enumerate(requests):
+        cleaned = clean_history(request.capacity_per_cycle, request.rated_capacity_ah)
+        if isinstance(cleaned, str):
+            results.append({threshold: InsufficientData([cleaned]) for threshold in request.thresholds})
+        else:
+            results.append({})
+            usable.append((index, *cleaned))
+    priors = [requests[index].prior or DEFAULT_PRIOR for index, _, _ in usable]
+    rngs = [np.random.default_rng(seed) for _ in usable]
+    clouds = filter_histories(
+        [(cycles, fraction) for _, cycles, fraction in usable], priors, count=particles, rngs=rngs
+    )
+    for (index, cycles, fraction), prior, rng, (cloud, min_ess) in zip(
+        usable, priors, rngs, clouds, strict=True
+    ):
+        results[index] = _forecasts(requests[index], cycles, fraction, prior, rng, cloud, min_ess, particles)
+    return results
+
+
+def _forecasts(
+    request: ForecastRequest,
+    cycles: np.ndarray,
+    fraction: np.ndarray,
+    prior: FadePrior,
+    rng: np.random.Generator,
+    cloud: Particles,
+    min_ess: float,
+    particles: int,
+) -> dict[float, RulForecast | InsufficientData]:
+    """The forecasts of one battery from its filtered particles."""
     last = cycles[-1] - cycles[0] + 1.0
     rho = evidence_weight(fraction, prior)[1]
+    crossings = first_measured_crossings(cloud, request.thresholds, last, rho, rng, CROSSING_HORIZON)
+    weights = cloud.weights
+    per_day = request.cycles_per_day
     forecasts: dict[float, RulForecast | InsufficientData] = {}
-    future = None  # the particles' trends over the crossing horizon, shared by the thresholds
-    for threshold in thresholds:
+    for threshold in request.thresholds:
         if threshold in forecasts:
             continue
-        branch = np.random.Generator(type(rng.bit_generator)())
-        branch.bit_generator.state = after_filter
-        if future is None and len(thresholds) > 1:
-            future = future_trend(cloud, last, CROSSING_HORIZON)
-        crossing = first_measured_crossing(cloud, threshold, last, rho, branch, CROSSING_HORIZON, future)
-        remaining = np.clip(crossing, 0.0, HORIZON_CYCLES)
-        lower, median, upper = _weighted_quantiles(remaining, cloud.weights, (0.05, 0.5, 0.95))
+        remaining = np.clip(crossings[threshold], 0.0, HORIZON_CYCLES)
+        lower, median, upper = _weighted_quantiles(remaining, weights, (0.05, 0.5, 0.95))
         warnings = []
         if fraction[-1] < threshold:
             warnings.append(f"the last measured capacity is already below {threshold:.0%} of rated")
@@ -172,9 +217,9 @@ def rul_forecasts(
             particles=particles,
             warnings=warnings,
         )
-        if cycles_per_day is not None:
-            forecast.median_days = float(median) / cycles_per_day
-            forecast.lower_days = float(lower) / cycles_per_day
-            forecast.upper_days = float(upper) / cycles_per_day
+        if per_day is not None:
+            forecast.median_days = float(median) / per_day
+            forecast.lower_days = float(lower) / per_day
+            forecast.upper_days = float(upper) / per_day
         forecasts[threshold] = forecast
     return forecasts

@@ -12,7 +12,7 @@ The stored RUL is the ensemble (``twins.learned.combine``); both components are 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from twins.chemistry import prior_crossing_cycle
 from twins.health import rul as rul_model
@@ -82,19 +82,26 @@ def _with_days(forecast: RulForecast, per_day: float | None) -> RulForecast:
     return forecast
 
 
+def _present(result) -> dict:
+    """A dataclass's fields that are not None, one level deep (``asdict`` deep-copies every value,
+    which cost a fleet sweep more than its learned model); lists are copied."""
+    values = {}
+    for item in fields(result):
+        value = getattr(result, item.name)
+        if value is not None:
+            values[item.name] = list(value) if isinstance(value, list) else value
+    return values
+
+
 def plain(forecast) -> dict:
     """A twin result (forecast, SoH estimate or ``InsufficientData``) as stored in a run's outputs:
     None fields left out, ensemble components nested by model name."""
     if isinstance(forecast, InsufficientData):
         return {"insufficient_data": True, "missing": list(forecast.missing)}
-    fields = asdict(forecast)
-    components = fields.pop("components", None)
-    result = {key: value for key, value in fields.items() if value is not None}
+    result = _present(forecast)
+    components = result.pop("components", None)
     if components:
-        result["components"] = {
-            name: {key: value for key, value in part.items() if value is not None}
-            for name, part in components.items()
-        }
+        result["components"] = {name: _present(part) for name, part in components.items()}
     return result
 
 
@@ -104,17 +111,19 @@ def rul_of_many(
     """Per battery, threshold -> the ensemble forecast (its components inside), for each of the basis's
     thresholds; ``InsufficientData`` where the history is too short. The learned model runs once for
     the whole batch and the ensembles are mixed in one vectorised pass."""
-    empirical = [
-        rul_model.rul_forecasts(
-            item.history,
-            item.rated_capacity_ah,
-            thresholds=item.basis.thresholds,
-            particles=particles,
-            cycles_per_day=item.cycles_per_day,
-            prior=item.basis.prior,
-        )
-        for item in inputs
-    ]
+    empirical = rul_model.rul_forecasts_many(
+        [
+            rul_model.ForecastRequest(
+                item.history,
+                item.rated_capacity_ah,
+                item.basis.thresholds,
+                item.cycles_per_day,
+                item.basis.prior,
+            )
+            for item in inputs
+        ],
+        particles=particles,
+    )
     every_threshold = tuple(sorted({t for item in inputs for t in item.basis.thresholds}, reverse=True))
     scales = [learned_time_scale(item.basis) for item in inputs]
     learned = (

@@ -9,7 +9,7 @@ which source it used.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from passport.choices import BatteryCategory
 from twins.chemistry import ChemistryProfile, chemistry_prior, fade_prior, prior_crossing_cycle, profile_for
@@ -45,8 +45,8 @@ class LifeBasis:
         return prior_crossing_cycle(self.prior, threshold)
 
     def as_dict(self) -> dict:
-        plain = asdict(self)
-        plain.pop("prior")
+        """The basis as recorded in a run's outputs and input hash (the prior is implied by it)."""
+        plain = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "prior"}
         plain["warnings"] = list(self.warnings)
         return plain
 
