@@ -40,6 +40,24 @@ def test_every_fold_scores_a_cell_it_did_not_train_on(report):
         assert cell["cell"] not in cell["correction"]["trained_on"]
 
 
+def test_the_fade_learning_rate_is_calibrated_without_the_scored_cell(report, monkeypatch):
+    from twins.health import evaluation
+
+    for fold in report["split"]["folds"]:
+        calibration = fold["fade_calibration"]
+        assert calibration["learning_rate"] in evaluation.LEARNING_RATES
+    # The calibration reads only the cells it is given: the scored cell is never among them.
+    read = []
+    real_history = evaluation._history
+    monkeypatch.setattr(
+        evaluation, "_history", lambda cell, at: read.append(cell.name) or real_history(cell, at)
+    )
+    cells = evaluation.load_cells()
+    training = [name for name in sorted(cells) if name != "B0006"]
+    rate, _ = evaluation.calibrate_learning_rate(cells, training, particles=100)
+    assert read and "B0006" not in read and rate in evaluation.LEARNING_RATES
+
+
 def test_report_structure(report):
     assert {c["cell"] for c in report["soh"]["cells"]} == {"B0025", "B0029", "B0030", "B0045", "B0047"}
     for cell in report["soh"]["cells"]:

@@ -4,6 +4,7 @@ the default prior against the NASA data (skipped without ../shared)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -84,7 +85,13 @@ def test_bad_arguments():
 
 def test_default_prior_is_the_fit_on_the_nasa_cells():
     nasa_file("B0047")
-    from twins.health.evaluation import load_cells, prior_for
+    from twins.health.evaluation import (
+        LEARNING_RATES,
+        TARGET_COVERAGE,
+        calibrate_learning_rate,
+        load_cells,
+        prior_for,
+    )
 
     cells = load_cells()
     fitted = prior_for(cells, sorted(cells))
@@ -92,6 +99,22 @@ def test_default_prior_is_the_fit_on_the_nasa_cells():
     assert np.allclose(fitted.mean, DEFAULT_PRIOR.mean, atol=1e-4)
     assert np.allclose(fitted.covariance, DEFAULT_PRIOR.covariance, atol=1e-4)
     assert fitted.evidence_weight == pytest.approx(DEFAULT_PRIOR.evidence_weight, abs=1e-4)
+    rate, coverage = calibrate_learning_rate(cells, sorted(cells))
+    assert rate == DEFAULT_PRIOR.learning_rate
+    # The rate is the first (largest) one tried whose intervals cover 90 % of the training forecasts.
+    assert list(coverage) == [r for r in LEARNING_RATES if r >= rate]
+    assert coverage[rate] >= TARGET_COVERAGE > max(share for r, share in coverage.items() if r != rate)
+
+
+def test_the_learning_rate_widens_the_interval_and_the_exact_posterior_is_the_narrowest():
+    history = trajectory(60, noise=0.01)
+    widths = {
+        rate: (lambda f: f.upper_cycles - f.lower_cycles)(
+            rul_forecast(history, RATED, threshold=0.7, prior=replace(DEFAULT_PRIOR, learning_rate=rate))
+        )
+        for rate in (1.0, 0.25)
+    }
+    assert widths[0.25] > widths[1.0]
 
 
 def _reference_crossings(trend: np.ndarray, sd: float, rho: float, threshold: float, rng) -> np.ndarray:

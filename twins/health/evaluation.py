@@ -28,15 +28,15 @@ from __future__ import annotations
 import csv
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lifecycle.telemetry import CycleAggregate, cycle_aggregates, limits_for, read_nasa_mat
-from twins.health.fade import fit_prior
-from twins.health.rul import MIN_HISTORY, THRESHOLDS, RulForecast, rul_forecast
+from twins.health.fade import FadePrior, fit_prior
+from twins.health.rul import MIN_HISTORY, THRESHOLDS, RulForecast, rul_forecast, rul_forecasts
 from twins.health.soh import (
     CapacityCorrection,
     FreshCell,
@@ -118,8 +118,71 @@ def correction_for(cells: dict[str, Cell], training: list[str]) -> CapacityCorre
     return fit_capacity_correction(fresh_cells(cells, training), RATED_AH)
 
 
-def prior_for(cells: dict[str, Cell], training: list[str]):
+def prior_for(cells: dict[str, Cell], training: list[str]) -> FadePrior:
+    """The fade prior fitted on ``training`` (shape and noise; learning rate 1)."""
     return fit_prior({n: (cells[n].cycles, cells[n].capacity_ah / RATED_AH) for n in training})
+
+
+def calibrated_prior(cells: dict[str, Cell], training: list[str]) -> tuple[FadePrior, dict[str, Any]]:
+    """``prior_for`` with its learning rate calibrated on the same cells (``calibrate_learning_rate``);
+    and the calibration's record (rate, coverage per rate tried) for the report."""
+    rate, coverage = calibrate_learning_rate(cells, training)
+    calibration = {"learning_rate": rate, "coverage": {f"{r:g}": round(c, 3) for r, c in coverage.items()}}
+    return replace(prior_for(cells, training), learning_rate=rate), calibration
+
+
+# Learning rates tried, most data-driven first; the first whose intervals cover is taken.
+LEARNING_RATES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08)
+TARGET_COVERAGE = 0.9
+
+
+def calibrate_learning_rate(
+    cells: dict[str, Cell], training: list[str], *, particles: int = PARTICLES
+) -> tuple[float, dict[float, float]]:
+    """The largest of ``LEARNING_RATES`` whose 90 % intervals cover at least 90 % of the truths of the
+    training cells' forecasts every ``EVERY`` discharges (every threshold a cell crosses), each cell
+    forecast with a prior fitted on the other training cells only (an inner leave-one-out, so the
+    scored cell of an outer fold never informs its own rate); the smallest rate when none covers.
+    Returns the rate and the coverage of each rate tried."""
+    inner = {name: prior_for(cells, [n for n in training if n != name]) for name in training}
+    coverage: dict[float, float] = {}
+    for rate in LEARNING_RATES:
+        covered = total = 0
+        for name in training:
+            prior = replace(inner[name], learning_rate=rate)
+            for at, truths in _every_points(cells[name]).items():
+                forecasts = rul_forecasts(
+                    _history(cells[name], at),
+                    RATED_AH,
+                    thresholds=tuple(truths),
+                    particles=particles,
+                    prior=prior,
+                )
+                for threshold, truth in truths.items():
+                    forecast = forecasts[threshold]
+                    if isinstance(forecast, RulForecast):
+                        total += 1
+                        covered += forecast.lower_cycles <= truth - at <= forecast.upper_cycles
+        coverage[rate] = covered / total if total else 1.0
+        if coverage[rate] >= TARGET_COVERAGE:
+            return rate, coverage
+    return LEARNING_RATES[-1], coverage
+
+
+def _every_points(cell: Cell) -> dict[float, dict[float, float]]:
+    """Prediction points every ``EVERY`` discharges -> {threshold: true end-of-life discharge} of the
+    thresholds the cell crosses later (the report's every-10 trajectory points)."""
+    points: dict[float, dict[float, float]] = {}
+    for threshold in THRESHOLDS:
+        level = threshold * RATED_AH
+        below = np.flatnonzero(cell.capacity_ah < level)
+        if cell.fresh_capacity_ah <= level or below.size == 0:
+            continue
+        truth = float(cell.cycles[below[0]])
+        for at in range(EVERY, int(truth), EVERY):
+            if at >= cell.cycles[MIN_HISTORY - 1]:
+                points.setdefault(float(at), {})[threshold] = truth
+    return points
 
 
 # --- SoH ---------------------------------------------------------------------------------------------
@@ -235,11 +298,15 @@ def _case(
     return record
 
 
-def rul_report(cells: dict[str, Cell], name: str, training: list[str], learned=None) -> dict[str, Any]:
+def rul_report(
+    cells: dict[str, Cell], name: str, training: list[str], learned=None, prior: FadePrior | None = None
+) -> dict[str, Any]:
     """The RUL cases of one cell, scored by models trained on ``training`` only (``learned``: the fold's
-    network, or None for the empirical model alone)."""
+    network, or None for the empirical model alone; ``prior``: the fold's calibrated prior, else fitted
+    and calibrated here)."""
     cell = cells[name]
-    prior = prior_for(cells, training)
+    if prior is None:
+        prior, _ = calibrated_prior(cells, training)
     cases, trajectory, excluded = [], [], []
     c_init = cell.fresh_capacity_ah
     for threshold in THRESHOLDS:
@@ -361,7 +428,13 @@ def accuracy_report(
             fold["learned_trained_on"] = list(learned_models[fold["scored"]].trained_on)
         fine_tune_seconds = time.perf_counter() - started
     soh = [soh_report(cells, f["scored"], f["trained_on"]) for f in folds if cells[f["scored"]].aggregates]
-    rul = [rul_report(cells, f["scored"], f["trained_on"], learned_models.get(f["scored"])) for f in folds]
+    priors = {}
+    for fold in folds:
+        priors[fold["scored"]], fold["fade_calibration"] = calibrated_prior(cells, fold["trained_on"])
+    rul = [
+        rul_report(cells, f["scored"], f["trained_on"], learned_models.get(f["scored"]), priors[f["scored"]])
+        for f in folds
+    ]
     cases = [c for r in rul for c in r["cases"] if "error" in c]
     at_50 = [c for c in cases if c["point"] == "50%"]
     all_errors = [e for r in soh for e in ([r["mape_pct"]] if r["mape_pct"] is not None else [])]
@@ -424,6 +497,12 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append("Folds (scored <- trained on):")
     for fold in report["split"]["folds"]:
         lines.append(f"  {fold['scored']} <- {', '.join(fold['trained_on'])}")
+        if "fade_calibration" in fold:
+            calibration = fold["fade_calibration"]
+            tried = ", ".join(f"{rate}: {share:.0%}" for rate, share in calibration["coverage"].items())
+            lines.append(
+                f"    fade learning rate {calibration['learning_rate']:g} (inner coverage by rate: {tried})"
+            )
     lines += ["", "## SoH (capacity, at test conditions) vs measured capacity / rated", ""]
     lines.append("cell   T/°C   I/A   cycles  MAPE%   max%   1-step MAPE%   SoH@24°C,2A fresh (±1sigma)")
     for r in report["soh"]["cells"]:

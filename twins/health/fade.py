@@ -12,10 +12,12 @@ fits as well as the double exponential (residual RMS at most 0.007 Ah above it, 
 four parameters are not identifiable from half a life.
 
 Regeneration after rest (capacity jumps up a few percent and decays back over a few cycles) is not
-modelled as a state: the data carry no rest time in ``capacity_per_cycle``. It is absorbed by a
-heavy-tailed likelihood (Student-t, nu = 4) and by tempering the likelihood with the residual
-autocorrelation (``evidence_weight``: a jump spans several cycles, so consecutive residuals are not
-independent evidence).
+modelled as a state: the data carry no rest time in ``capacity_per_cycle``. The residuals around the
+trend are AR(1) noise (``residual_autocorrelation``), and the likelihood is that of the AR(1)
+innovations, each Student-t (nu = 4): a regeneration jump is one large innovation (the heavy tail)
+followed by the AR(1) decay back to the trend, and consecutive residuals are not counted as
+independent evidence. Versions before 1.2 tempered an independent-residual likelihood by the AR(1)
+variance inflation instead, which left the forecast tied to the prior's shape (docs/twins.md).
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 MODEL_NAME = "power-law-fade"
-# 1.1: one simulated measurement path per particle for all thresholds, started where the trend enters
-# the noise margin (``first_measured_crossings``); the likelihood in single precision.
-MODEL_VERSION = "1.1"
+# 1.2: the likelihood of the AR(1) innovations instead of a tempered independent one. 1.1: one simulated
+# measurement path per particle for all thresholds, started where the trend enters the noise margin
+# (``first_measured_crossings``); the likelihood in single precision.
+MODEL_VERSION = "1.2"
 # A measurement this many noise deviations below its trend: the simulation skips cycles where the trend
 # is further above a threshold. Gaussian tail beyond 5 sd: 2.9e-7 per cycle, so by the union bound
 # under 1.2e-4 that a skipped stretch of the 400-cycle window would have held a crossing (tested
@@ -98,9 +101,14 @@ class FadePrior:
     covariance: tuple[tuple[float, float], tuple[float, float]]
     log_sigma_mean: float  # noise scale (fraction of rated), log
     log_sigma_std: float
-    evidence_weight: float  # likelihood tempering, 1 / (AR(1) variance inflation) of the residuals
+    evidence_weight: float  # (1 - rho) / (1 + rho): the AR(1) variance inflation of the residuals
     trained_on: tuple[str, ...]
     residual_rho: float = 0.0  # lag-1 autocorrelation of the residuals (AR(1) noise of the forecast)
+    # Generalised-Bayes learning rate: the power of the likelihood. The power law is a three-parameter
+    # idealisation of a cell's fade (knees, regeneration), and a misspecified model's exact posterior
+    # is overconfident; the rate is calibrated on training cells so that the 90 % intervals cover
+    # (``twins.health.evaluation.calibrate_learning_rate``).
+    learning_rate: float = 1.0
 
 
 # Minimum prior spread: with a handful of training cells the sample covariance is overconfident.
@@ -136,8 +144,9 @@ def fit_prior(trajectories: dict[str, tuple[Sequence[float], Sequence[float]]]) 
 
 
 # fit_prior over all eight NASA cells (B0005/06/07 capacity files, B0025/29/30/45/47 raw files, capacity
-# per good discharge over 2 Ah rated); tests/twins/test_rul.py checks it against the data. For production
-# forecasts only: the accuracy report refits the prior without the scored cell.
+# per good discharge over 2 Ah rated) and the learning rate calibrated on them; tests/twins/test_rul.py
+# checks both against the data. For production forecasts only: the accuracy report refits the prior
+# and recalibrates the rate without the scored cell.
 DEFAULT_PRIOR = FadePrior(
     mean=(-1.331072, 0.781380),
     covariance=((0.25, -0.136937), (-0.136937, 0.109485)),
@@ -146,6 +155,7 @@ DEFAULT_PRIOR = FadePrior(
     evidence_weight=0.050157,
     trained_on=("B0005", "B0006", "B0007", "B0025", "B0029", "B0030", "B0045", "B0047"),
     residual_rho=0.904478,
+    learning_rate=0.25,
 )
 
 
@@ -253,14 +263,15 @@ def filter_histories(
     observed = np.zeros((len(histories), width))
     counted = np.zeros((len(histories), width), dtype=bool)
     clouds = []
-    tempering = np.empty(len(histories))
+    rho = np.empty(len(histories))
+    rate = np.array([prior.learning_rate for prior in priors])[:, None]
     for row, ((cycles, fraction), prior, rng) in enumerate(zip(histories, priors, rngs, strict=True)):
         n = len(cycles)
         log_k[row, :n] = np.log((cycles - cycles[0] + 1.0) / 100.0)
         observed[row, :n] = fraction
         counted[row, :n] = True
         clouds.append(initial_particles(prior, float(np.median(fraction[:3])), count, rng))
-        tempering[row] = evidence_weight(fraction, prior)[0]
+        rho[row] = residual_autocorrelation(fraction, prior)
     theta = np.stack(
         [cloud.stack() for cloud in clouds]
     )  # batteries x (q, log alpha, beta, log sigma) x particles
@@ -271,18 +282,33 @@ def filter_histories(
     # (1e-7 relative) is far below the noise the weights are about.
     log_k32, observed32 = log_k.astype(np.float32), observed.astype(np.float32)
     half_nu = 0.5 * (STUDENT_NU + 1.0)
+    rho32 = rho.astype(np.float32)[:, None, None]
+    # Innovation scale relative to the residuals' own (stationary) scale sigma; the first residual of a
+    # history has no predecessor and is a draw from the stationary distribution itself.
+    innovation = np.sqrt(1.0 - rho * rho)
     for start in range(0, width, batch):
         live = np.flatnonzero(lengths > start)
         step = slice(start, start + batch)
+        # The step's residuals and the one before it (recomputed: resampling moves the parameters).
+        columns = slice(max(start - 1, 0), start + batch)
         q, log_alpha, beta = (theta[live, i, :, None].astype(np.float32) for i in range(3))
         precision = np.exp(-theta[live, 3, :, None]).astype(np.float32)
-        predicted = q * (1.0 - np.exp(log_alpha + beta * log_k32[live, None, step]))
-        z = (observed32[live, None, step] - predicted) * precision
+        predicted = q * (1.0 - np.exp(log_alpha + beta * log_k32[live, None, columns]))
+        residual = observed32[live, None, columns] - predicted
+        scale = np.repeat(innovation[live, None], batch, axis=1)
+        if start == 0:
+            shocks = residual.copy()
+            shocks[:, :, 1:] -= rho32[live] * residual[:, :, :-1]
+            scale[:, 0] = 1.0
+        else:
+            shocks = residual[:, :, 1:] - rho32[live] * residual[:, :, :-1]
+        z = shocks * precision / scale[:, None, :].astype(np.float32)
         spread = np.log(1.0 + z * z / np.float32(STUDENT_NU))
-        spread = np.where(counted[live, None, step], spread, np.float32(0.0)).sum(axis=2, dtype=np.float64)
-        cycles_in_step = counted[live, step].sum(axis=1)[:, None]
-        loglik = -theta[live, 3] * cycles_in_step - half_nu * spread
-        log_weight[live] += tempering[live, None] * loglik
+        mask = counted[live, step]
+        spread = np.where(mask[:, None, :], spread, np.float32(0.0)).sum(axis=2, dtype=np.float64)
+        log_scale = np.where(mask, np.log(scale), 0.0).sum(axis=1)[:, None]
+        loglik = -theta[live, 3] * mask.sum(axis=1)[:, None] - log_scale - half_nu * spread
+        log_weight[live] += rate[live] * loglik
         weights = _normalised(log_weight[live])
         ess = 1.0 / np.sum(weights * weights, axis=1)
         min_ess[live] = np.minimum(min_ess[live], ess)
@@ -399,21 +425,18 @@ def first_measured_crossings(
 MIN_OWN_AUTOCORRELATION = 20
 
 
-def evidence_weight(fraction: np.ndarray, prior: FadePrior) -> tuple[float, float]:
-    """Likelihood tempering (1 - rho) / (1 + rho) and the rho it comes from.
+def residual_autocorrelation(fraction: np.ndarray, prior: FadePrior) -> float:
+    """rho, the lag-1 autocorrelation of the AR(1) residuals around the trend.
 
-    rho is the history's own lag-1 residual autocorrelation when it has at least 20 cycles: for AR(1)
-    residuals around a smooth trend, the first differences have lag-1 autocorrelation -(1 - rho) / 2,
-    so rho = 1 + 2·r1(diff) (the trend only shifts the differences' mean, removed first). A cell with
-    regeneration jumps gets little weight per cycle, a smooth one its full evidence. Shorter histories
-    use the training cells' (conservative) figure.
+    The history's own when it has at least 20 cycles: for AR(1) residuals around a smooth trend, the
+    first differences have lag-1 autocorrelation -(1 - rho) / 2, so rho = 1 + 2·r1(diff) (the trend only
+    shifts the differences' mean, removed first). Shorter histories use the training cells' (largest,
+    so conservative) figure.
     """
     if len(fraction) < MIN_OWN_AUTOCORRELATION:
-        rho = prior.residual_rho
-    else:
-        d = np.diff(fraction)
-        d = d - d.mean()
-        denominator = float(d @ d)
-        r1 = float(d[:-1] @ d[1:]) / denominator if denominator > 0 else -0.5
-        rho = float(np.clip(1.0 + 2.0 * r1, 0.0, 0.95))
-    return (1.0 - rho) / (1.0 + rho), rho
+        return prior.residual_rho
+    d = np.diff(fraction)
+    d = d - d.mean()
+    denominator = float(d @ d)
+    r1 = float(d[:-1] @ d[1:]) / denominator if denominator > 0 else -0.5
+    return float(np.clip(1.0 + 2.0 * r1, 0.0, 0.95))

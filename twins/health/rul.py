@@ -20,9 +20,9 @@ from twins.health.fade import (
     MODEL_VERSION,
     FadePrior,
     Particles,
-    evidence_weight,
     filter_histories,
     first_measured_crossings,
+    residual_autocorrelation,
 )
 from twins.health.soh import InsufficientData
 
@@ -189,7 +189,7 @@ def _forecasts(
 ) -> dict[float, RulForecast | InsufficientData]:
     """The forecasts of one battery from its filtered particles."""
     last = cycles[-1] - cycles[0] + 1.0
-    rho = evidence_weight(fraction, prior)[1]
+    rho = residual_autocorrelation(fraction, prior)
     crossings = first_measured_crossings(cloud, request.thresholds, last, rho, rng, CROSSING_HORIZON)
     weights = cloud.weights
     per_day = request.cycles_per_day

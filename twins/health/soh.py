@@ -232,8 +232,11 @@ def capacity_soh(
     reference_current_a: float = 2.0,
     window: int = 5,
     correction: CapacityCorrection | None = None,
+    points: Sequence[DischargePoint] | None = None,
 ) -> SohEstimate | InsufficientData:
     """Capacity SoH (fraction of rated at the reference conditions) from the latest good discharges.
+
+    ``points`` is ``good_discharges(aggregates)`` when the caller has it already.
 
     The latest ``window`` good discharges are corrected to (``reference_temperature_c``,
     ``reference_current_a``) and their local linear trend is read at the last one. std combines the
@@ -242,7 +245,8 @@ def capacity_soh(
     """
     if rated_capacity_ah <= 0:
         raise ValueError("rated_capacity_ah must be positive")
-    points = good_discharges(aggregates)
+    if points is None:
+        points = good_discharges(aggregates)
     if len(points) < MIN_CAPACITY_CYCLES:
         return InsufficientData(
             [f"at least {MIN_CAPACITY_CYCLES} discharge cycles without anomalies (have {len(points)})"]

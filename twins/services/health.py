@@ -204,8 +204,13 @@ def _health(battery: Battery, evidence: Evidence) -> tuple[dict, forecasts.Forec
     """SoH, usage and the life basis; and what the RUL forecast of the batch needs."""
     aggregates = evidence.aggregates
     rated = float(battery.model.rated_capacity_ah)
+    discharges = soh_model.good_discharges(aggregates)
     capacity = soh_model.capacity_soh(
-        aggregates, rated, reference_current_a=rated, correction=rate_normalised_correction(rated)
+        aggregates,
+        rated,
+        reference_current_a=rated,
+        correction=rate_normalised_correction(rated),
+        points=discharges,
     )
     outputs: dict = {"soh_capacity": forecasts.plain(capacity)}
     resistance = evidence.initial_resistance_ohm
@@ -222,7 +227,7 @@ def _health(battery: Battery, evidence: Evidence) -> tuple[dict, forecasts.Forec
     outputs["life_basis"] = basis.as_dict()
     outputs["models"] = model_versions()
     outputs["warnings"] = list(basis.warnings)
-    history = [(point.ordinal, point.capacity_ah) for point in soh_model.good_discharges(aggregates)]
+    history = [(point.ordinal, point.capacity_ah) for point in discharges]
     return outputs, forecasts.ForecastInput(
         history, rated, basis, forecasts.cycles_per_day(_discharge_times(aggregates))
     )
