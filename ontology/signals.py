@@ -32,6 +32,12 @@ def mode() -> str:
     return "off" if configured == "inline" and _in_worker else configured
 
 
+def in_worker() -> bool:
+    """Whether this process is a Celery worker (it may own the store in ``celery`` mode, but never
+    serves queries)."""
+    return _in_worker
+
+
 def mark_worker(**kwargs) -> None:
     global _in_worker
     _in_worker = True

@@ -1,10 +1,13 @@
 """A read-only SPARQL 1.1 query service over the graphs a caller's role may see.
 
-* Dataset: the query runs with ``default_graph`` = the union of the role's audience graphs and
-  ``named_graphs`` = the same list (``ontology.rdf.store.audience_graphs``). pyoxigraph's dataset options
-  replace the query's own ``FROM``/``FROM NAMED``, so those clauses (and ``GRAPH <g>`` of a graph outside
-  the list) cannot widen access: they see the role's graphs or nothing. The protocol's
-  ``default-graph-uri``/``named-graph-uri`` parameters are refused (400) for the same reason.
+* Dataset (``ontology.rdf.store.audience``): the public, legitimate-interest and authority roles query
+  their in-memory replica, which holds exactly their audience graphs, with the union of its graphs as the
+  default graph; an economic operator queries the store with ``default_graph`` = the union of its
+  audience graphs and ``named_graphs`` = the same list (``audience_graphs``). pyoxigraph's dataset options
+  replace the query's own ``FROM``/``FROM NAMED``, and a replica has no other graphs, so those clauses
+  (and ``GRAPH <g>`` of a graph outside the role's) cannot widen access: they see the role's graphs or
+  nothing. The protocol's ``default-graph-uri``/``named-graph-uri`` parameters are refused (400) for the
+  same reason.
 * Updates: only the query operation exists; an update sent as a query is a parse error (400).
 * Time limit: pyoxigraph has no cancellation. The query is parsed and evaluated in a worker thread
   (pyoxigraph releases the GIL while it works) that collects solutions and checks a stop flag between
@@ -71,12 +74,9 @@ class Outcome:
     truncated: bool
 
 
-def _evaluate(query: str, graphs: list[str], limit: int, stop: threading.Event) -> Outcome:
-    names = [ox.NamedNode(g) for g in graphs]
+def _evaluate(query: str, audience: rdf_store.Audience, limit: int, stop: threading.Event) -> Outcome:
     try:
-        result = rdf_store.store().query(
-            query, base_iri=f"{rdf_store.graph('')}", default_graph=names, named_graphs=names
-        )
+        result = audience.query(query, base_iri=f"{rdf_store.graph('')}")
     except SyntaxError as exc:
         raise SparqlError(f"malformed SPARQL query: {exc}") from exc
     if isinstance(result, ox.QueryBoolean):
@@ -95,8 +95,10 @@ def _evaluate(query: str, graphs: list[str], limit: int, stop: threading.Event) 
     return Outcome(kind, variables, rows, None, truncated)
 
 
-def run(query: str, graphs: list[str], *, timeout: float | None = None, limit: int | None = None) -> Outcome:
-    """Evaluate ``query`` over the union of ``graphs`` within the time and result limits."""
+def run(
+    query: str, audience: rdf_store.Audience, *, timeout: float | None = None, limit: int | None = None
+) -> Outcome:
+    """Evaluate ``query`` over what ``audience`` may see within the time and result limits."""
     timeout = settings.CELLPASS_SPARQL_TIMEOUT_SECONDS if timeout is None else timeout
     limit = settings.CELLPASS_SPARQL_MAX_RESULTS if limit is None else limit
     if not _slots.acquire(blocking=False):
@@ -106,7 +108,7 @@ def run(query: str, graphs: list[str], *, timeout: float | None = None, limit: i
 
     def work() -> None:
         try:
-            box["outcome"] = _evaluate(query, graphs, limit, stop)
+            box["outcome"] = _evaluate(query, audience, limit, stop)
         except BaseException as exc:  # handed to the request thread
             box["error"] = exc
         finally:

@@ -92,9 +92,9 @@ class SparqlView(APIView):
                 status=400,
             )
         role = access.granted_role(request.user)
-        graphs = rdf_store.audience_graphs(role, access.organisation_id(request.user))
+        audience = rdf_store.audience(role, access.organisation_id(request.user))
         try:
-            outcome = sparql.run(query, graphs)
+            outcome = sparql.run(query, audience)
             fmt = sparql.choose_format(outcome.kind, params.get("format"), request.headers.get("Accept", ""))
             body = sparql.serialise(outcome, fmt)
         except sparql.SparqlError as exc:

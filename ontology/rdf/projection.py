@@ -3,10 +3,19 @@
 The projection is a pure function of the database (no clocks, no random blank-node labels), so an
 incremental sync and a full rebuild give the same quads. Passport content goes through the Battery
 Pass JSON-LD contexts (``ontology.jsonld.category_graph``); its blank nodes are skolemised to IRIs
-derived from the passport IRI and the content below the node, so they are stable across runs and can
-be found again when a battery is re-projected: every subject a battery owns starts with one of its
-*root* IRIs (the battery, its passports, its records); content nodes (``/.well-known/genid/``) are
-shared, content-addressed and garbage-collected per graph.
+derived from the content below the node, so they are stable across runs and can be found again when a
+battery is re-projected: every subject a battery owns starts with one of its *root* IRIs (the battery,
+its passports, its records); content nodes (``/.well-known/genid/``) are shared, content-addressed and
+garbage-collected per graph.
+
+A passport's content is split in two (``content_triples``): the members the registry owns
+(``content.REGISTRY_MEMBERS``: identifiers, category, status, dates, mass; different for every battery)
+are stated about the passport IRI; everything else (the model's series content merged with the
+passport's own sections) about a ``cellpass:PassportContent`` node the passport links with
+``cellpass:content``. That node is content-addressed and names its battery model
+(``cellpass:forModel``), so every passport of a model with the same content, as one audience sees it,
+links the same node: a graph holds the series content of a model once instead of once per passport,
+and a fleet query counts passports per content node instead of visiting every passport.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -172,23 +181,64 @@ def _category_triples(category: str, document: str) -> tuple[Triple, ...]:
     return tuple(skolemise(graph))
 
 
-def content_triples(item: BatteryInput) -> dict[str, list[Triple]]:
-    """Each passport's content as each role may see it, by role (JSON-LD via the Battery Pass contexts)."""
-    by_role: dict[str, list[Triple]] = {role: [] for role in CONTENT_ROLES}
+def _dump(document: object) -> str:
+    return json.dumps(document, sort_keys=True, default=str)
+
+
+ContentNode = tuple[URIRef, tuple[Triple, ...]]  # a content node and its triples (with those below it)
+
+
+def content_triples(item: BatteryInput) -> dict[str, tuple[list[Triple], list[ContentNode]]]:
+    """Each passport's content as each role may see it, by role (JSON-LD via the Battery Pass contexts):
+    the triples about the passports (the registry-owned members and the ``cellpass:content`` links)
+    and the shared content nodes they link."""
+    by_role: dict[str, tuple[list[Triple], list[ContentNode]]] = {role: ([], []) for role in CONTENT_ROLES}
     battery = item.battery
+    model = str(resource_iri("battery-model", battery.model.pk))
     placeholder = URIRef(_PLACEHOLDER)
     for passport, _ in item.passports:
         subject = URIRef(passport.iri)
         views = content.role_views(passport, battery, item.sections[passport.pk], CONTENT_ROLES)
         for role, view in views.items():
-            triples = by_role[role]
+            triples, nodes = by_role[role]
+            shared: dict[str, dict] = {}
             for category, payload in view.items():
-                document = json.dumps(payload, sort_keys=True, default=str)
-                for s, p, o in _category_triples(category, document):
-                    triples.append(
-                        (subject if s == placeholder else s, p, subject if o == placeholder else o)
-                    )
+                owned = content.REGISTRY_MEMBERS.get(category, ())
+                own = {key: value for key, value in payload.items() if key in owned}
+                rest = {key: value for key, value in payload.items() if key not in owned}
+                if rest:
+                    shared[category] = rest
+                if own:
+                    for s, p, o in _category_triples(category, _dump(own)):
+                        triples.append(
+                            (subject if s == placeholder else s, p, subject if o == placeholder else o)
+                        )
+            if shared:
+                node = _content_node(model, _dump(shared))
+                triples.append((subject, CELLPASS.content, node[0]))
+                nodes.append(node)
     return by_role
+
+
+@lru_cache(maxsize=1024)
+def _content_node(model: str, document: str) -> ContentNode:
+    """The ``cellpass:PassportContent`` node of these category payloads (by category) of a passport of
+    ``model``, and its triples (with those of the content below it). Named by a digest of its own
+    statements, whose objects below it are content-addressed already: the same content of the same
+    model is the same node."""
+    placeholder = URIRef(_PLACEHOLDER)
+    body: list[Triple] = [
+        (placeholder, RDF.type, CELLPASS.PassportContent),
+        (placeholder, CELLPASS.forModel, URIRef(model)),
+    ]
+    for category, payload in sorted(json.loads(document).items()):
+        body += _category_triples(category, _dump(payload))
+    own = sorted({f"{p.n3()} {o.n3()}" for s, p, o in body if s == placeholder})
+    digest = hashlib.sha256(("passport-content\n" + "\n".join(own)).encode()).hexdigest()[:32]
+    node = URIRef(genid_prefix() + digest)
+    return node, tuple(
+        (node if s == placeholder else s, p, node if o == placeholder else o) for s, p, o in body
+    )
 
 
 def skolemise(graph: Graph) -> list[Triple]:
@@ -259,12 +309,15 @@ def history_triples(item: BatteryInput) -> list[Triple]:
         if record.type == EventType.STATUS_CHANGE and payload.get("status"):
             triples.append((e, CELLPASS.newStatus, _lit(payload["status"])))
         if record.type == EventType.TWIN_RESULT:
-            has_soh = _twin_triples(e, payload, by_hash, triples)
-            if has_soh:
-                latest = e
+            soh = _twin_triples(e, payload, by_hash, triples)
+            if soh is not None:
+                latest = (e, soh)
     if latest is not None:
-        # The newest result with a SoH: what "cells with SoH in a range" asks about.
-        triples.append((b, CELLPASS.latestTwinResult, latest))
+        # The newest result with a SoH, and that SoH on the battery itself: "cells with SoH in a range"
+        # is then one pattern per battery, not a hop through every battery's latest result. Both are
+        # in the history graph, so only history readers see them.
+        triples.append((b, CELLPASS.latestTwinResult, latest[0]))
+        triples.append((b, CELLPASS.latestStateOfHealth, latest[1]))
     return triples
 
 
@@ -274,7 +327,8 @@ def _number(value: object) -> Literal | None:
     return Literal(repr(float(value)), datatype=XSD.double)
 
 
-def _twin_triples(e: URIRef, payload: dict, by_hash: dict, triples: list[Triple]) -> bool:
+def _twin_triples(e: URIRef, payload: dict, by_hash: dict, triples: list[Triple]) -> Literal | None:
+    """Adds the result's triples to ``triples``; returns its SoH, if it has one."""
     outputs = payload.get("outputs") or {}
     if payload.get("model"):
         triples.append((e, CELLPASS.twinModel, _lit(payload["model"])))
@@ -314,23 +368,32 @@ def _twin_triples(e: URIRef, payload: dict, by_hash: dict, triples: list[Triple]
             number = _number(forecast.get(member))
             if number is not None:
                 triples.append((r, CELLPASS[name], number))
-    return value is not None
+    return value
 
 
-def battery_quads(item: BatteryInput) -> list[ox.Quad]:
-    """All quads of one battery, over every graph it appears in."""
+Known = Callable[[str, URIRef], bool]
+
+
+def battery_quads(item: BatteryInput, known: Known | None = None) -> list[ox.Quad]:
+    """All quads of one battery, over every graph it appears in. The quads of a content node the
+    battery's passports link are left out where ``known(graph, node)`` says that graph has the node
+    already (a content node is written whole, and removed whole when nothing links it any more):
+    the rebuild asks whether an earlier battery brought it, the sync whether the store holds it."""
     battery = item.battery
     manufacturer, operator = battery.model.manufacturer_id, battery.operator_id
     quads = rdf_store.to_quads(rdf_store.registry_graph(), registry_triples(item))
     by_role = content_triples(item)
-    quads += rdf_store.to_quads(
-        rdf_store.partition_graph("public", manufacturer, operator), by_role[Role.PUBLIC]
-    )
-    quads += rdf_store.to_quads(
-        rdf_store.partition_graph("responsible", manufacturer, operator), by_role[Role.ECONOMIC_OPERATOR]
-    )
-    for role in (Role.LEGITIMATE_INTEREST, Role.AUTHORITY):
-        quads += rdf_store.to_quads(rdf_store.role_content_graph(role), by_role[role])
+    for graph_iri, role in (
+        (rdf_store.partition_graph("public", manufacturer, operator), Role.PUBLIC),
+        (rdf_store.partition_graph("responsible", manufacturer, operator), Role.ECONOMIC_OPERATOR),
+        (rdf_store.role_content_graph(Role.LEGITIMATE_INTEREST), Role.LEGITIMATE_INTEREST),
+        (rdf_store.role_content_graph(Role.AUTHORITY), Role.AUTHORITY),
+    ):
+        triples, nodes = by_role[role]
+        quads += rdf_store.to_quads(graph_iri, triples)
+        for node, node_triples in dict(nodes).items():
+            if known is None or not known(graph_iri, node):
+                quads += rdf_store.to_quads(graph_iri, node_triples)
     quads += rdf_store.to_quads(
         rdf_store.partition_graph("history", manufacturer, operator), history_triples(item)
     )
@@ -371,9 +434,12 @@ def catalogue_quads() -> list[ox.Quad]:
     return rdf_store.to_quads(rdf_store.catalogue_graph(), triples)
 
 
-def project(ids: Iterable, batch: int = BATCH) -> Iterator[tuple[BatteryInput, list[ox.Quad]]]:
-    """(inputs, quads) per battery, loading ``batch`` batteries at a time."""
+def project(
+    ids: Iterable, batch: int = BATCH, known: Known | None = None
+) -> Iterator[tuple[BatteryInput, list[ox.Quad]]]:
+    """(inputs, quads) per battery, loading ``batch`` batteries at a time; each battery's quads are
+    made when it is reached (``known`` may depend on what the caller wrote for the earlier ones)."""
     ids = list(ids)
     for start in range(0, len(ids), batch):
         for item in load(ids[start : start + batch]):
-            yield item, battery_quads(item)
+            yield item, battery_quads(item, known)

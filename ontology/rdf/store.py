@@ -5,6 +5,14 @@ the same store through oxrdflib (``dataset()``); the hot paths (bulk loading, th
 call pyoxigraph directly, because only its ``query`` takes an explicit list of default graphs, which
 is how a role's query is confined to what the role may see.
 
+An on-disk store is opened as ``Replicated``: the RocksDB store (the persistent one, which the sync
+writes) plus, for each of the three roles that see every battery alike (public, legitimate interest,
+authority), an in-memory store holding exactly that role's audience graphs, kept equal to them by
+routing every write to it. Those roles' SPARQL queries run on their replica (``audience``): fleet
+queries are joins of thousands of look-ups, which RocksDB answers about ten times slower than memory,
+and a default graph that is a list of graphs costs one look-up per graph, where a replica's union is
+one. An economic operator's union (its own partitions) is queried on the primary store with the list.
+
 Named graphs (``{BASE}/graph/...``), chosen so that every role's union holds each battery's passport
 content exactly once (no duplicated, differently-shaped copies of the same structure):
 
@@ -54,13 +62,20 @@ def store_path() -> str:
 
 
 def store() -> ox.Store:
-    """The process's store, opened on first use."""
+    """The process's store, opened on first use. An on-disk store comes with its in-memory query
+    replicas (``Replicated``), loaded here: the first caller waits for that (about 13 s per million
+    replicated quads); not in a Celery worker, which never serves queries."""
     global _store
     if _store is None:
         with _lock:
             if _store is None:
+                from ontology.signals import in_worker
+
                 path = store_path()
-                _store = ox.Store() if path == ":memory:" else ox.Store(path)
+                if path == ":memory:":
+                    _store = ox.Store()
+                else:
+                    _store = ox.Store(path) if in_worker() else Replicated(ox.Store(path))
     return _store
 
 
@@ -72,9 +87,15 @@ def reset_store(replacement: ox.Store | None = None) -> ox.Store:
     return store()
 
 
+def primary(target: ox.Store | None = None) -> ox.Store:
+    """The ``pyoxigraph.Store`` itself (the on-disk one of a ``Replicated``)."""
+    target = store() if target is None else target
+    return target.primary if isinstance(target, Replicated) else target
+
+
 def dataset(target: ox.Store | None = None) -> rdflib.Dataset:
     """rdflib's API over the (same) Oxigraph store, for code that wants rdflib objects."""
-    return rdflib.Dataset(store=OxigraphStore(store=store() if target is None else target))
+    return rdflib.Dataset(store=OxigraphStore(store=primary(target)))
 
 
 # --- graph names ---------------------------------------------------------------------------------
@@ -138,6 +159,206 @@ def audience_graphs(
         )
     # An economic operator without an organisation is treated as the public.
     return audience_graphs(Role.PUBLIC, target=target)
+
+
+# --- in-memory query replicas ------------------------------------------------------------------
+
+REPLICATED_ROLES = (Role.PUBLIC, Role.LEGITIMATE_INTEREST, Role.AUTHORITY)
+
+
+def graph_audiences(iri: str) -> tuple[str, ...]:
+    """The roles of ``REPLICATED_ROLES`` whose union holds the graph ``iri`` (the rule of
+    ``audience_graphs``, per graph: tests check the two agree)."""
+    prefix = graph("")
+    if not iri.startswith(prefix):
+        return ()
+    parts = iri[len(prefix) :].split("/")
+    if parts in (["registry"], ["catalogue"]):
+        return REPLICATED_ROLES
+    if parts == ["legitimate-interest"]:
+        return (Role.LEGITIMATE_INTEREST,)
+    if parts == ["authority"]:
+        return (Role.AUTHORITY,)
+    if len(parts) == 3 and parts[0] == "public":
+        return (Role.PUBLIC,)
+    if len(parts) == 3 and parts[0] == "history":
+        return (Role.LEGITIMATE_INTEREST, Role.AUTHORITY)
+    return ()  # responsible/*, sync-state: no replicated role sees them
+
+
+_UNREPLICATED_WRITES = frozenset({"update", "load", "bulk_load", "add_graph", "clear_graph"})
+
+
+class Replicated:
+    """A store (the primary: RocksDB) with an in-memory replica of each replicated role's graphs.
+
+    Every write goes to the primary and to each replica whose role sees the quad's graph, under one
+    lock, so the replicas go through the same sequence of changes as the primary; everything else
+    (``quads_for_pattern``, ``named_graphs``, ``query``, ``len``, ``in`` ...) reads the primary. A
+    replica holds the role's graphs under their own names, so a query on it runs with the union of
+    all its graphs as the default graph and ``GRAPH ?g`` sees those graphs and no others: the
+    confinement of a role's query is physical there.
+
+    Oxigraph's memory store keeps a removed quad (marked as removed) until the store is dropped, so
+    the sync removes only what changed (``sync._replace``) and a replica is reloaded from the primary
+    once the quads removed from it since its last load outnumber both ``compact_after`` and the quads
+    it still holds (estimated: loaded + added - removed; re-adding a quad it holds counts as added,
+    which only delays the reload).
+    """
+
+    def __init__(self, primary: ox.Store, roles=REPLICATED_ROLES, compact_after: int = 100_000):
+        self.primary = primary
+        self.roles = tuple(roles)
+        self.compact_after = compact_after
+        self._write = threading.RLock()
+        self._replicas: dict[str, ox.Store] = {}
+        self._sizes: dict[str, int] = {}  # quads loaded and added since the last load
+        self._removed: dict[str, int] = {}  # quads removed since the last load
+        self._routes: dict[object, tuple[str, ...]] = {}
+        with self._write:
+            self._load(*self.roles)
+
+    def replica(self, role: str) -> ox.Store | None:
+        return self._replicas.get(role)
+
+    def replicas(self) -> dict[str, ox.Store]:
+        return dict(self._replicas)
+
+    def _audiences(self, graph_name) -> tuple[str, ...]:
+        found = self._routes.get(graph_name)
+        if found is None:
+            iri = graph_name.value if isinstance(graph_name, ox.NamedNode) else ""
+            found = tuple(role for role in graph_audiences(iri) if role in self.roles)
+            if len(self._routes) < 100_000:
+                self._routes[graph_name] = found
+        return found
+
+    def _split(self, quads: list[ox.Quad]) -> dict[str, list[ox.Quad]]:
+        by_role: dict[str, list[ox.Quad]] = {}
+        for quad in quads:
+            for role in self._audiences(quad.graph_name):
+                by_role.setdefault(role, []).append(quad)
+        return by_role
+
+    def _load(self, *roles: str) -> None:
+        """(Re)build these roles' replicas from the primary, reading each graph once; the old replicas
+        serve queries until they are swapped."""
+        fresh = {role: ox.Store() for role in roles}
+        sizes = dict.fromkeys(roles, 0)
+        for name in list(self.primary.named_graphs()):
+            targets = [role for role in self._audiences(name) if role in fresh]
+            if targets:
+                quads = list(self.primary.quads_for_pattern(None, None, None, name))
+                for role in targets:
+                    fresh[role].bulk_extend(quads)
+                    sizes[role] += len(quads)
+        for role in roles:
+            self._replicas[role] = fresh[role]
+            self._sizes[role] = sizes[role]
+            self._removed[role] = 0
+
+    def _removed_from(self, role: str, count: int) -> None:
+        self._removed[role] += count
+        removed = self._removed[role]
+        if removed > max(self.compact_after, self._sizes[role] - removed):
+            self._load(role)
+
+    # --- writes: the primary and the replicas that see the graph ---
+
+    def add(self, quad: ox.Quad) -> None:
+        with self._write:
+            self.primary.add(quad)
+            for role in self._audiences(quad.graph_name):
+                self._replicas[role].add(quad)
+                self._sizes[role] += 1
+
+    def extend(self, quads: Iterable[ox.Quad]) -> None:
+        quads = list(quads)
+        with self._write:
+            self.primary.extend(quads)
+            for role, part in self._split(quads).items():
+                self._replicas[role].extend(part)
+                self._sizes[role] += len(part)
+
+    def bulk_extend(self, quads: Iterable[ox.Quad]) -> None:
+        quads = list(quads)
+        with self._write:
+            self.primary.bulk_extend(quads)
+            for role, part in self._split(quads).items():
+                self._replicas[role].bulk_extend(part)
+                self._sizes[role] += len(part)
+
+    def remove(self, quad: ox.Quad) -> None:
+        with self._write:
+            self.primary.remove(quad)
+            for role in self._audiences(quad.graph_name):
+                self._replicas[role].remove(quad)
+                self._removed_from(role, 1)
+
+    def remove_graph(self, graph_name) -> None:
+        with self._write:
+            self.primary.remove_graph(graph_name)
+            for role in self._audiences(graph_name):
+                replica = self._replicas[role]
+                count = sum(1 for _ in replica.quads_for_pattern(None, None, None, graph_name))
+                if replica.contains_named_graph(graph_name):
+                    replica.remove_graph(graph_name)
+                self._removed_from(role, count)
+
+    def clear(self) -> None:
+        with self._write:
+            self.primary.clear()
+            for role in self.roles:  # fresh stores: nothing removed is kept
+                self._replicas[role] = ox.Store()
+                self._sizes[role] = 0
+                self._removed[role] = 0
+
+    # --- reads: the primary ---
+
+    def __getattr__(self, name: str):
+        if name == "primary":  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
+        if name in _UNREPLICATED_WRITES:  # would change the primary behind the replicas' back
+            raise AttributeError(f"{name} is not replicated: write with add, extend or remove")
+        return getattr(self.primary, name)
+
+    def __len__(self) -> int:
+        return len(self.primary)
+
+    def __contains__(self, quad: ox.Quad) -> bool:
+        return quad in self.primary
+
+    def __iter__(self):
+        return iter(self.primary)
+
+
+class Audience:
+    """What one caller may query: a replica that holds exactly the caller's graphs, or the store with
+    the list of the caller's graphs as its default graph and its named graphs."""
+
+    def __init__(self, target: ox.Store, graphs: list[str], replica: ox.Store | None = None):
+        self.store = replica if replica is not None else target
+        self.graphs = graphs
+        self.replicated = replica is not None
+
+    def query(self, query: str, **options):
+        if self.replicated:
+            return self.store.query(query, use_default_graph_as_union=True, **options)
+        names = [ox.NamedNode(g) for g in self.graphs]
+        return self.store.query(query, default_graph=names, named_graphs=names, **options)
+
+
+def audience(role: str, organisation_id: object | None = None, target: ox.Store | None = None) -> Audience:
+    """Where and how ``role`` (of organisation ``organisation_id``) queries: see ``Audience``."""
+    target = store() if target is None else target
+    graphs = audience_graphs(role, organisation_id, target)
+    replica = None
+    if isinstance(target, Replicated):
+        if role in REPLICATED_ROLES:
+            replica = target.replica(role)
+        elif role != Role.ECONOMIC_OPERATOR or organisation_id is None:  # seen as the public
+            replica = target.replica(Role.PUBLIC)
+    return Audience(target, graphs, replica)
 
 
 # --- rdflib -> pyoxigraph terms --------------------------------------------------------------------

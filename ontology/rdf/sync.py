@@ -1,9 +1,12 @@
 """Keeping the store equal to the projection: re-project batteries, catch up on changes, rebuild.
 
-Re-projecting a battery is idempotent: its old quads are removed from every graph (found from its
-root IRIs, see ``projection.roots``) and the new ones inserted; battery models and organisations (the
-catalogue graph) are rewritten whole, they are few. ``rebuild`` is the reference an incremental sync
-must equal (tests compare quad sets).
+Re-projecting a battery is idempotent: its current quads are found in every graph from its root IRIs
+(see ``projection.roots``), those the new projection no longer has are removed and the missing ones
+inserted (a re-projection that changes nothing writes nothing; the in-memory query replicas of
+``store.Replicated`` keep removed quads until they are compacted, so unchanged quads must not be
+removed and re-added); the catalogue graph (battery models and organisations, they are few) is
+compared whole the same way. ``rebuild`` is the reference an incremental sync must equal (tests
+compare quad sets).
 
 Change detection (``sync_changes``) uses a watermark kept in the store's ``sync-state`` graph: records
 appended since the last log index, and registry rows whose auto timestamps are at or after the last
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from django.utils import timezone
+from rdflib import RDF
 
 from lifecycle.services import events as lifecycle_events
 from ontology.namespaces import CELLPASS, resource_iri
@@ -41,11 +45,9 @@ class RebuildReport:
     seconds: float
 
 
-def _remove_subjects(target: ox.Store, roots: Iterable[str], orphans: set | None = None) -> int:
-    """Remove every quad whose subject is a root or an IRI minted below a root (RUL forecasts), in every
-    graph; content nodes they pointed to are added to ``orphans`` as (node, graph) candidates."""
-    removed = 0
-    genid = projection.genid_prefix()
+def _owned_quads(target: ox.Store, roots: Iterable[str]) -> list[ox.Quad]:
+    """Every quad whose subject is a root or an IRI minted below a root (RUL forecasts), in every graph."""
+    found: list[ox.Quad] = []
     pending = [(root, root + "/") for root in roots]
     seen: set[str] = set()
     while pending:
@@ -53,15 +55,31 @@ def _remove_subjects(target: ox.Store, roots: Iterable[str], orphans: set | None
         if iri in seen:
             continue
         seen.add(iri)
-        for quad in list(target.quads_for_pattern(ox.NamedNode(iri), None, None, None)):
-            target.remove(quad)
-            removed += 1
+        for quad in target.quads_for_pattern(ox.NamedNode(iri), None, None, None):
+            found.append(quad)
             obj = quad.object
-            if isinstance(obj, ox.NamedNode):
-                if obj.value.startswith(below):
-                    pending.append((obj.value, below))
-                elif orphans is not None and obj.value.startswith(genid):
-                    orphans.add((obj, quad.graph_name))
+            if isinstance(obj, ox.NamedNode) and obj.value.startswith(below):
+                pending.append((obj.value, below))
+    return found
+
+
+def _replace(target: ox.Store, old: Iterable[ox.Quad], new: list[ox.Quad], orphans: set) -> int:
+    """Make ``old`` (what the store holds) into ``new``: remove what is stale, add what is missing.
+    Content nodes a removed quad pointed to are added to ``orphans`` as (node, graph) candidates.
+    Returns the number of quads removed."""
+    genid = projection.genid_prefix()
+    wanted = set(new)
+    held = set(old)
+    removed = 0
+    for quad in held - wanted:
+        target.remove(quad)
+        removed += 1
+        obj = quad.object
+        if isinstance(obj, ox.NamedNode) and obj.value.startswith(genid):
+            orphans.add((obj, quad.graph_name))
+    missing = [quad for quad in dict.fromkeys(new) if quad not in held]
+    if missing:
+        target.extend(missing)
     return removed
 
 
@@ -82,9 +100,25 @@ def _collect_garbage(target: ox.Store, candidates: set) -> int:
     return removed
 
 
+_RDF_TYPE = ox.NamedNode(str(RDF.type))
+_PASSPORT_CONTENT = ox.NamedNode(str(CELLPASS.PassportContent))
+
+
+def _content_in(target: ox.Store) -> projection.Known:
+    """Whether ``target`` holds a content node in a graph (then it holds all of it: see
+    ``projection.battery_quads``)."""
+
+    def known(graph_iri: str, node) -> bool:
+        return (
+            ox.Quad(ox.NamedNode(str(node)), _RDF_TYPE, _PASSPORT_CONTENT, ox.NamedNode(graph_iri)) in target
+        )
+
+    return known
+
+
 def _write_catalogue(target: ox.Store) -> None:
-    target.remove_graph(ox.NamedNode(rdf_store.catalogue_graph()))
-    target.extend(projection.catalogue_quads())
+    held = target.quads_for_pattern(None, None, None, ox.NamedNode(rdf_store.catalogue_graph()))
+    _replace(target, list(held), projection.catalogue_quads(), set())
 
 
 def sync_batteries(ids: Iterable, target: ox.Store | None = None) -> int:
@@ -94,13 +128,12 @@ def sync_batteries(ids: Iterable, target: ox.Store | None = None) -> int:
     written = 0
     found = set()
     orphans: set = set()
-    for item, quads in projection.project(ids):
+    for item, quads in projection.project(ids, known=_content_in(target)):
         found.add(str(item.battery.pk))
-        _remove_subjects(target, projection.roots(item), orphans)
-        target.extend(quads)
+        _replace(target, _owned_quads(target, projection.roots(item)), quads, orphans)
         written += len(quads)
     for missing in {str(pk) for pk in ids} - found:  # not in the database (any more)
-        _remove_subjects(target, [str(resource_iri("battery", missing))], orphans)
+        _replace(target, _owned_quads(target, [str(resource_iri("battery", missing))]), [], orphans)
     _collect_garbage(target, orphans)
     _write_catalogue(target)
     return written
@@ -169,7 +202,15 @@ def rebuild(target: ox.Store | None = None) -> RebuildReport:
     target.clear()
     ids = registry.battery_ids()
     buffer: list[ox.Quad] = []
-    for _, battery_quads in projection.project(ids):
+    written: set = set()
+
+    def known(graph_iri: str, node) -> bool:  # a content node an earlier battery brought
+        if (graph_iri, node) in written:
+            return True
+        written.add((graph_iri, node))
+        return False
+
+    for _, battery_quads in projection.project(ids, known=known):
         buffer += battery_quads
         if len(buffer) > 200_000:
             target.bulk_extend(buffer)
@@ -177,7 +218,7 @@ def rebuild(target: ox.Store | None = None) -> RebuildReport:
     buffer += projection.catalogue_quads()
     target.bulk_extend(buffer)
     _set_state(target, started, newest)
-    # Shared content nodes were written once per battery; the store keeps each quad once.
+    # Shared content nodes below the ones ``known`` left out repeat; the store keeps each quad once.
     quads = len(target) - 2
     seconds = time.perf_counter() - began
     logger.info("rdf rebuild: %d batteries, %d quads in %.1f s", len(ids), quads, seconds)

@@ -36,9 +36,10 @@ logger = logging.getLogger(__name__)
 
 MODEL = "health"
 # 2.1: the particle filter power-law-fade 1.2 (AR(1) likelihood with a calibrated learning rate, one
-# measured path per particle), the filters of a batch stepped together. 2.0: RUL is the ensemble of the particle filter and
-# the learned sequence model, against the battery's life basis (passport design life or chemistry
-# default). 1.1: RUL_PARTICLES particles, one filter run for all thresholds. 1.0: 1000 particles.
+# measured path per particle), the filters of a batch stepped together. 2.0: RUL is the ensemble of
+# the particle filter and the learned sequence model, against the battery's life basis (passport
+# design life or chemistry default). 1.1: RUL_PARTICLES particles, one filter run for all thresholds.
+# 1.0: 1000 particles.
 VERSION = "2.1"
 INPUT_TYPES = (EventType.TELEMETRY, EventType.END_OF_LINE_TEST)
 DAMAGE = ("accident", "thermal_event")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 from django.core.management.base import BaseCommand
 
 from ontology.rdf import store, sync
@@ -11,10 +12,13 @@ class Command(BaseCommand):
     help = "Rebuild the RDF projection (every audience graph) from the database."
 
     def handle(self, *args, **options) -> None:
-        self.stdout.write(f"rebuilding the RDF store at {store.store_path()} ...")
-        report = sync.rebuild()
-        if store.store_path() != ":memory:":
-            store.store().flush()  # on disk: make the new projection durable before reporting
+        path = store.store_path()
+        self.stdout.write(f"rebuilding the RDF store at {path} ...")
+        # On disk: the store alone, without the in-memory query replicas (this process never queries).
+        target = None if path == ":memory:" else store.reset_store(ox.Store(path))
+        report = sync.rebuild(target)
+        if target is not None:
+            target.flush()  # make the new projection durable before reporting
         rate = report.quads / report.seconds if report.seconds else 0.0
         self.stdout.write(
             self.style.SUCCESS(
