@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python -m benchmarks.fleet_sweep  # PostgreSQL and Redis for the figures that count (docs/twins.md)
 	$(BIN)/python -m benchmarks.twin_accuracy  # NASA cells in ../shared; ~3-7 min
 	$(BIN)/python -m benchmarks.physics_calibration  # five NASA cells, ~2 min each
+	$(BIN)/python -m benchmarks.sparql  # 10,000 batteries; ~10 min on PostgreSQL (docs/ontology.md)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
