@@ -78,6 +78,16 @@ def materials_query(model_iri: str) -> str:
     )
 
 
+def timed(run, query: str, runs: int) -> tuple[float, float, int]:
+    """p50 and p95 in ms of ``runs`` runs of ``query`` (results read to the end), and its row count."""
+    samples, rows = [], 0
+    for _ in range(runs):
+        began = time.perf_counter()
+        rows = len(list(run(query)))
+        samples.append(time.perf_counter() - began)
+    return (*percentiles(samples), rows)
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -218,15 +228,11 @@ def measure(iris: dict, runs: int, rdflib_runs: int) -> None:
         "oxigraph memory": rdf_store.Audience(memory, graphs),
     }
     assert audiences["oxigraph replica"].replicated
-    oxigraph_times = {}
-    for store_label, audience in audiences.items():
-        for label, query in typical.items():
-            samples, rows = [], 0
-            for _ in range(runs):
-                t = time.perf_counter()
-                rows = len(list(audience.query(query)))
-                samples.append(time.perf_counter() - t)
-            oxigraph_times[store_label, label] = (*percentiles(samples), rows)
+    oxigraph_times = {
+        (store_label, label): timed(audience.query, query, runs)
+        for store_label, audience in audiences.items()
+        for label, query in typical.items()
+    }
     # The same triples in a plain in-memory rdflib graph (the authority's union, merged).
     t = time.perf_counter()
     graph = Graph()
@@ -234,14 +240,7 @@ def measure(iris: dict, runs: int, rdflib_runs: int) -> None:
         for quad in target.quads_for_pattern(None, None, None, name):
             graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
     print(f"rdflib graph: {len(graph):,} triples loaded in {time.perf_counter() - t:.0f} s")
-    rdflib_times = {}
-    for label, query in typical.items():
-        samples, rows = [], 0
-        for _ in range(rdflib_runs):
-            t = time.perf_counter()
-            rows = len(list(graph.query(query)))
-            samples.append(time.perf_counter() - t)
-        rdflib_times[label] = (*percentiles(samples), rows)
+    rdflib_times = {label: timed(graph.query, query, rdflib_runs) for label, query in typical.items()}
     print(f"\n{'query':42} {'store':16} {'p50':>10} {'p95':>10} rows")
     for label in typical:
         for store_label in audiences:

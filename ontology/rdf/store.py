@@ -273,19 +273,19 @@ class Replicated:
                 self._sizes[role] += 1
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
-        quads = list(quads)
-        with self._write:
-            self.primary.extend(quads)
-            for role, part in self._split(quads).items():
-                self._replicas[role].extend(part)
-                self._sizes[role] += len(part)
+        self._insert("extend", quads)
 
     def bulk_extend(self, quads: Iterable[ox.Quad]) -> None:
+        self._insert("bulk_extend", quads)
+
+    def _insert(self, method: str, quads: Iterable[ox.Quad]) -> None:
+        """``extend`` or ``bulk_extend`` (same quads, different transactions) on the primary and the
+        replicas that see each quad's graph."""
         quads = list(quads)
         with self._write:
-            self.primary.bulk_extend(quads)
+            getattr(self.primary, method)(quads)
             for role, part in self._split(quads).items():
-                self._replicas[role].bulk_extend(part)
+                getattr(self._replicas[role], method)(part)
                 self._sizes[role] += len(part)
 
     def remove(self, quad: ox.Quad) -> None:
