@@ -249,9 +249,25 @@ def measure(iris: dict, runs: int, rdflib_runs: int) -> None:
         p50, p95, rows = rdflib_times[label]
         print(f"{label:42} {'rdflib memory':16} {p50:7.1f} ms {p95:7.1f} ms {rows}")
     del graph
-    # Export of one passport, as the IRI serves it to the responsible operator (the biggest view).
     passport = Passport.objects.select_related("battery__model").filter(battery__kind="cell").first()
     own = rdf_store.audience_graphs(Role.ECONOMIC_OPERATOR, passport.battery.operator_id)
+    # The same queries as the fleet's economic operator (every battery here is its own): its replica
+    # is loaded on its first query; without one it queries the disk store with its list of graphs.
+    t = time.perf_counter()
+    operator = rdf_store.audience(Role.ECONOMIC_OPERATOR, passport.battery.operator_id, target)
+    print(
+        f"\noperator replica: {len(operator.store):,} quads, loaded on its first query in "
+        f"{time.perf_counter() - t:.1f} s ({len(own)} graphs in its union)"
+    )
+    assert operator.replicated
+    for store_label, audience in {
+        "operator replica": operator,
+        "operator disk": rdf_store.Audience(target.primary, own),
+    }.items():
+        for label, query in typical.items():
+            p50, p95, rows = timed(audience.query, query, runs)
+            print(f"{label:42} {store_label:16} {p50:7.1f} ms {p95:7.1f} ms {rows}")
+    # Export of one passport, as the IRI serves it to the responsible operator (the biggest view).
     for store_label, store in {"oxigraph disk": target.primary, "oxigraph memory": memory}.items():
         samples, size = [], 0
         for _ in range(max(runs, 50)):

@@ -48,6 +48,9 @@ CELLPASS_SPARQL_MAX_RESULTS = int(os.environ.get("CELLPASS_SPARQL_MAX_RESULTS", 
 # workers never open it. "celery": one dedicated worker owns it (ontology.sync_* tasks). "off".
 CELLPASS_RDF_SYNC = os.environ.get("CELLPASS_RDF_SYNC", "inline")
 CELLPASS_RDF_CATCHUP_SECONDS = float(os.environ.get("CELLPASS_RDF_CATCHUP_SECONDS", "10"))
+# In-memory query replicas of economic operators' graphs (ontology.rdf.store.Replicated), the most
+# recently querying ones; each costs about as much memory as the authority's replica at most.
+CELLPASS_RDF_OPERATOR_REPLICAS = int(os.environ.get("CELLPASS_RDF_OPERATOR_REPLICAS", "2"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

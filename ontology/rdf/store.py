@@ -11,7 +11,9 @@ authority), an in-memory store holding exactly that role's audience graphs, kept
 routing every write to it. Those roles' SPARQL queries run on their replica (``audience``): fleet
 queries are joins of thousands of look-ups, which RocksDB answers about ten times slower than memory,
 and a default graph that is a list of graphs costs one look-up per graph, where a replica's union is
-one. An economic operator's union (its own partitions) is queried on the primary store with the list.
+one. An economic operator's union (its own partitions) gets a replica of its own on its first query,
+for the ``CELLPASS_RDF_OPERATOR_REPLICAS`` most recent operators; the others query the primary store
+with the list.
 
 Named graphs (``{BASE}/graph/...``), chosen so that every role's union holds each battery's passport
 content exactly once (no duplicated, differently-shaped copies of the same structure):
@@ -38,6 +40,7 @@ A role's default graph (``audience_graphs``):
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -166,24 +169,35 @@ def audience_graphs(
 REPLICATED_ROLES = (Role.PUBLIC, Role.LEGITIMATE_INTEREST, Role.AUTHORITY)
 
 
-def graph_audiences(iri: str) -> tuple[str, ...]:
-    """The roles of ``REPLICATED_ROLES`` whose union holds the graph ``iri`` (the rule of
-    ``audience_graphs``, per graph: tests check the two agree)."""
+def operator_key(organisation_id: object) -> str:
+    """The replica key of an economic operator's audience (its organisation)."""
+    return f"organisation:{organisation_id}"
+
+
+def graph_audiences(iri: str, organisations: Iterable[object] = ()) -> tuple[str, ...]:
+    """The audiences whose union holds the graph ``iri``: the roles of ``REPLICATED_ROLES`` and, for
+    each of ``organisations``, its economic operator's (``operator_key``). The rule of
+    ``audience_graphs``, per graph: tests check the two agree."""
     prefix = graph("")
     if not iri.startswith(prefix):
         return ()
     parts = iri[len(prefix) :].split("/")
+    organisations = [str(org) for org in organisations]
     if parts in (["registry"], ["catalogue"]):
-        return REPLICATED_ROLES
+        return (*REPLICATED_ROLES, *map(operator_key, organisations))
     if parts == ["legitimate-interest"]:
         return (Role.LEGITIMATE_INTEREST,)
     if parts == ["authority"]:
         return (Role.AUTHORITY,)
-    if len(parts) == 3 and parts[0] == "public":
-        return (Role.PUBLIC,)
-    if len(parts) == 3 and parts[0] == "history":
-        return (Role.LEGITIMATE_INTEREST, Role.AUTHORITY)
-    return ()  # responsible/*, sync-state: no replicated role sees them
+    if len(parts) != 3 or parts[0] not in PARTITIONED:
+        return ()  # sync-state: nobody's
+    kind, responsible = parts[0], parts[1:]
+    own = tuple(operator_key(org) for org in organisations if org in responsible)
+    if kind == "public":
+        return (Role.PUBLIC, *(operator_key(org) for org in organisations if org not in responsible))
+    if kind == "history":
+        return (Role.LEGITIMATE_INTEREST, Role.AUTHORITY, *own)
+    return own  # responsible/M/O: its two organisations only
 
 
 _UNREPLICATED_WRITES = frozenset({"update", "load", "bulk_load", "add_graph", "clear_graph"})
@@ -206,15 +220,25 @@ class Replicated:
     which only delays the reload).
     """
 
-    def __init__(self, primary: ox.Store, roles=REPLICATED_ROLES, compact_after: int = 100_000):
+    def __init__(
+        self,
+        primary: ox.Store,
+        roles=REPLICATED_ROLES,
+        compact_after: int = 100_000,
+        operator_replicas: int | None = None,
+    ):
         self.primary = primary
         self.roles = tuple(roles)
         self.compact_after = compact_after
+        if operator_replicas is None:
+            operator_replicas = settings.CELLPASS_RDF_OPERATOR_REPLICAS
+        self.operator_replicas = operator_replicas
         self._write = threading.RLock()
         self._replicas: dict[str, ox.Store] = {}
         self._sizes: dict[str, int] = {}  # quads loaded and added since the last load
         self._removed: dict[str, int] = {}  # quads removed since the last load
         self._routes: dict[object, tuple[str, ...]] = {}
+        self._organisations: OrderedDict[str, None] = OrderedDict()  # operator replicas, least recent first
         with self._write:
             self._load(*self.roles)
 
@@ -224,11 +248,37 @@ class Replicated:
     def replicas(self) -> dict[str, ox.Store]:
         return dict(self._replicas)
 
+    def operator_replica(self, organisation_id: object) -> ox.Store | None:
+        """The replica of economic operator ``organisation_id``'s graphs, loaded on its first query
+        (the caller waits: as long as loading a role's replica) and kept in sync like the others; the
+        least recently used one is dropped when more than ``operator_replicas`` are loaded (0: none,
+        such operators query the primary with their list of graphs)."""
+        if self.operator_replicas <= 0:
+            return None
+        organisation = str(organisation_id)
+        key = operator_key(organisation)
+        with self._write:
+            if organisation in self._organisations:
+                self._organisations.move_to_end(organisation)
+                return self._replicas[key]
+            while len(self._organisations) >= self.operator_replicas:
+                dropped, _ = self._organisations.popitem(last=False)
+                for table in (self._replicas, self._sizes, self._removed):
+                    table.pop(operator_key(dropped), None)
+            self._organisations[organisation] = None
+            self._routes.clear()  # the routes now include this organisation's graphs
+            self._load(key)
+            return self._replicas[key]
+
     def _audiences(self, graph_name) -> tuple[str, ...]:
         found = self._routes.get(graph_name)
         if found is None:
             iri = graph_name.value if isinstance(graph_name, ox.NamedNode) else ""
-            found = tuple(role for role in graph_audiences(iri) if role in self.roles)
+            found = tuple(
+                key
+                for key in graph_audiences(iri, self._organisations)
+                if key in self.roles or key.startswith("organisation:")
+            )
             if len(self._routes) < 100_000:
                 self._routes[graph_name] = found
         return found
@@ -308,10 +358,10 @@ class Replicated:
     def clear(self) -> None:
         with self._write:
             self.primary.clear()
-            for role in self.roles:  # fresh stores: nothing removed is kept
-                self._replicas[role] = ox.Store()
-                self._sizes[role] = 0
-                self._removed[role] = 0
+            for key in list(self._replicas):  # fresh stores: nothing removed is kept
+                self._replicas[key] = ox.Store()
+                self._sizes[key] = 0
+                self._removed[key] = 0
 
     # --- reads: the primary ---
 
@@ -358,6 +408,8 @@ def audience(role: str, organisation_id: object | None = None, target: ox.Store 
             replica = target.replica(role)
         elif role != Role.ECONOMIC_OPERATOR or organisation_id is None:  # seen as the public
             replica = target.replica(Role.PUBLIC)
+        else:
+            replica = target.operator_replica(organisation_id)
     return Audience(target, graphs, replica)
 
 

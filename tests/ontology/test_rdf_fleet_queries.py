@@ -159,9 +159,7 @@ def test_materials_across_a_model_give_the_numbers_of_every_passport(
         "other_operator": Role.PUBLIC,  # another operator's batteries: the public view
     }
     for name, audience in audiences(manufacturer, other_manufacturer).items():
-        assert audience.replicated == (
-            store_kind == "replica" and name != "operator" and name != "other_operator"
-        )
+        assert audience.replicated == (store_kind == "replica")  # operators: replicas of their own
         got = material_rows(audience.query(materials_query(model_fleet)))
         assert got == database_materials(cell_model, roles[name]), name
         before = material_rows(per_passport_shape(audience).query(PER_PASSPORT_MATERIALS % model_fleet))
@@ -284,8 +282,16 @@ def test_graph_audiences_agree_with_audience_graphs(
         graphs = set(rdf_store.audience_graphs(role, target=target))
         for name in names:
             assert (role in rdf_store.graph_audiences(name)) == (name in graphs), (role, name)
+    organisations = (manufacturer.pk, second_life_operator.pk)
+    for organisation in organisations:
+        key = rdf_store.operator_key(organisation)
+        graphs = set(rdf_store.audience_graphs(Role.ECONOMIC_OPERATOR, organisation, target=target))
+        for name in names:
+            assert (key in rdf_store.graph_audiences(name, organisations)) == (name in graphs), (key, name)
     assert rdf_store.audience(Role.ECONOMIC_OPERATOR).store is target.replica(Role.PUBLIC)
-    assert not rdf_store.audience(Role.ECONOMIC_OPERATOR, manufacturer.pk).replicated
+    for organisation in organisations:  # each operator queries a replica of its own graphs
+        seen = rdf_store.audience(Role.ECONOMIC_OPERATOR, organisation)
+        assert seen.replicated and seen.store is target.replica(rdf_store.operator_key(organisation))
     assert_replicas_hold_their_graphs(target)
     # Opening the store again (a process start) loads the same replicas.
     assert_replicas_hold_their_graphs(rdf_store.Replicated(target.primary))
@@ -315,3 +321,29 @@ def test_a_replica_is_reloaded_once_removals_outnumber_its_quads():
     assert all(len(replica) == 0 for replica in target.replicas().values())
     with pytest.raises(AttributeError, match="not replicated"):
         target.update("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+
+
+def test_operator_replicas_are_kept_for_the_most_recent_operators_only(
+    operator_client,
+    cells,  # noqa: F811
+    manufacturer,
+    second_life_operator,  # noqa: F811
+):
+    post_event(
+        operator_client, cells[0]["id"], EventType.OPERATOR_TRANSFER, {"to": str(second_life_operator.pk)}
+    )
+    target = rdf_store.Replicated(ox.Store(), operator_replicas=1)
+    sync.rebuild(target)
+    first = target.operator_replica(manufacturer.pk)
+    assert target.operator_replica(manufacturer.pk) is first  # loaded once
+    second = target.operator_replica(second_life_operator.pk)
+    keys = set(target.replicas())
+    assert rdf_store.operator_key(second_life_operator.pk) in keys
+    assert rdf_store.operator_key(manufacturer.pk) not in keys  # dropped: least recently used
+    # A write after the drop reaches the loaded operator's replica, not the dropped one's.
+    post_event(operator_client, cells[0]["id"], EventType.INSPECTION, {"passed": True, "findings": "ok"})
+    sync.sync_changes(target)
+    assert_replicas_hold_their_graphs(target)
+    assert second is target.operator_replica(second_life_operator.pk)
+    # None kept: operators query the disk store with their list of graphs.
+    assert rdf_store.Replicated(target.primary, operator_replicas=0).operator_replica(manufacturer.pk) is None
