@@ -257,6 +257,15 @@ class Replicated:
             return None
         organisation = str(organisation_id)
         key = operator_key(organisation)
+        # A loaded replica is served without the write lock (a long sync batch holds it); dicts'
+        # single operations are atomic, and a replica dropped meanwhile falls through to the lock.
+        replica = self._replicas.get(key)
+        if replica is not None:
+            try:
+                self._organisations.move_to_end(organisation)
+                return replica
+            except KeyError:
+                pass
         with self._write:
             if organisation in self._organisations:
                 self._organisations.move_to_end(organisation)
