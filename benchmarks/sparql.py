@@ -156,21 +156,6 @@ def resident_mb() -> float:
     return float("nan")
 
 
-def to_rdflib(term):
-    import pyoxigraph as ox
-    from rdflib import BNode, Literal, URIRef
-
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-        return Literal(term.value)  # rdflib matches "x" and "x"^^xsd:string as different terms
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=10_000)
@@ -238,7 +223,13 @@ def measure(iris: dict, runs: int, rdflib_runs: int) -> None:
     graph = Graph()
     for name in names:
         for quad in target.quads_for_pattern(None, None, None, name):
-            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+            graph.add(
+                (
+                    rdf_store.from_ox(quad.subject),
+                    rdf_store.from_ox(quad.predicate),
+                    rdf_store.from_ox(quad.object),
+                )
+            )
     print(f"rdflib graph: {len(graph):,} triples loaded in {time.perf_counter() - t:.0f} s")
     rdflib_times = {label: timed(graph.query, query, rdflib_runs) for label, query in typical.items()}
     print(f"\n{'query':42} {'store':16} {'p50':>10} {'p95':>10} rows")

@@ -451,6 +451,22 @@ def to_ox(term: URIRef | Literal | BNode) -> ox.NamedNode | ox.Literal | ox.Blan
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+def from_ox(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> URIRef | Literal | BNode:
+    """The rdflib term of a pyoxigraph one (``to_ox`` reversed). A plain string literal comes back
+    without a datatype: rdflib tells ``"x"`` and ``"x"^^xsd:string`` apart, RDF 1.1 does not."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 def to_quads(graph_iri: str, triples: Iterable[tuple]) -> list[ox.Quad]:
     g = named_node(graph_iri)
     return [ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in triples]

@@ -225,22 +225,11 @@ def by_value(graph: Graph) -> Graph:
 
 
 def from_oxigraph(quads) -> Graph:
-    import pyoxigraph as ox
-    from rdflib import BNode
-
-    def term(node):
-        if isinstance(node, ox.NamedNode):
-            return URIRef(node.value)
-        if isinstance(node, ox.BlankNode):
-            return BNode(node.value)
-        if node.language:
-            return Literal(node.value, lang=node.language)
-        datatype = node.datatype.value
-        return Literal(node.value, datatype=None if datatype == str(XSD.string) else URIRef(datatype))
+    from ontology.rdf.store import from_ox
 
     graph = Graph()
     for quad in quads:
-        graph.add((term(quad.subject), term(quad.predicate), term(quad.object)))
+        graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
     return graph
 
 
