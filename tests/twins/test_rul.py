@@ -98,7 +98,7 @@ def test_default_prior_is_the_fit_on_the_nasa_cells():
     assert fitted.trained_on == DEFAULT_PRIOR.trained_on
     assert np.allclose(fitted.mean, DEFAULT_PRIOR.mean, atol=1e-4)
     assert np.allclose(fitted.covariance, DEFAULT_PRIOR.covariance, atol=1e-4)
-    assert fitted.evidence_weight == pytest.approx(DEFAULT_PRIOR.evidence_weight, abs=1e-4)
+    assert fitted.residual_rho == pytest.approx(DEFAULT_PRIOR.residual_rho, abs=1e-4)
     rate, coverage = calibrate_learning_rate(cells, sorted(cells))
     assert rate == DEFAULT_PRIOR.learning_rate
     # The rate is the first (largest) one tried whose intervals cover 90 % of the training forecasts.

@@ -101,7 +101,6 @@ class FadePrior:
     covariance: tuple[tuple[float, float], tuple[float, float]]
     log_sigma_mean: float  # noise scale (fraction of rated), log
     log_sigma_std: float
-    evidence_weight: float  # (1 - rho) / (1 + rho): the AR(1) variance inflation of the residuals
     trained_on: tuple[str, ...]
     residual_rho: float = 0.0  # lag-1 autocorrelation of the residuals (AR(1) noise of the forecast)
     # Generalised-Bayes learning rate: the power of the likelihood. The power law is a three-parameter
@@ -137,7 +136,6 @@ def fit_prior(trajectories: dict[str, tuple[Sequence[float], Sequence[float]]]) 
         covariance=((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
         log_sigma_mean=float(np.mean(sigmas)),
         log_sigma_std=max(float(np.std(sigmas)), 0.5),
-        evidence_weight=(1.0 - rho) / (1.0 + rho),
         trained_on=tuple(trajectories),
         residual_rho=rho,
     )
@@ -152,7 +150,6 @@ DEFAULT_PRIOR = FadePrior(
     covariance=((0.25, -0.136937), (-0.136937, 0.109485)),
     log_sigma_mean=-4.793886,
     log_sigma_std=0.624296,
-    evidence_weight=0.050157,
     trained_on=("B0005", "B0006", "B0007", "B0025", "B0029", "B0030", "B0045", "B0047"),
     residual_rho=0.904478,
     learning_rate=0.25,
