@@ -13,7 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from twins.health.evaluation import DATA_DIR, accuracy_report, format_report
+from twins.health.evaluation import DATA_DIR, accuracy_report
+from twins.health.evaluation_text import format_report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,8 @@ from rdflib.collection import Collection
 from rdflib.plugins.parsers.jsonld import Parser
 from rdflib.plugins.shared.jsonld.context import Context
 
+from passport.choices import PassportCategory
+
 CONTEXT_DIR = Path(__file__).parent / "contexts" / "batterypass_1_2"
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "batterypass-1.2"
 
@@ -62,16 +64,8 @@ PREDEFINED_CHARACTERISTICS = {
 }
 COLLECTIONS = {SAMM_C.List, SAMM_C.Set, SAMM_C.SortedSet, SAMM_C.Collection, SAMM_C.TimeSeries}
 
-# The seven categories and the file names of their aspect models in the conformance kit.
-CATEGORIES = (
-    "GeneralProductInformation",
-    "CarbonFootprint",
-    "Circularity",
-    "Labels",
-    "MaterialComposition",
-    "PerformanceAndDurability",
-    "SupplyChainDueDiligence",
-)
+# The seven categories, which are also the file names of their aspect models in the conformance kit.
+CATEGORIES = tuple(PassportCategory.values)
 
 
 class UnknownCategory(ValueError):

@@ -10,20 +10,13 @@ import re
 import pytest
 
 from passport import batterypass
+from passport.choices import PassportCategory
 from passport.demo_content import DEMO_MODELS, ModelSpec, battery_content, manufacturer_slug, model_content
 
 MANUFACTURERS = ("Voltora Cells GmbH", "Ferrolyt Energy AB", "Velocell Mobility S.p.A.")
 SEEDS = (0, 1, 7, 42, 2024)
 AS_OF = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
-ALL_CATEGORIES = {
-    "GeneralProductInformation",
-    "CarbonFootprint",
-    "Circularity",
-    "Labels",
-    "MaterialComposition",
-    "PerformanceAndDurability",
-    "SupplyChainDueDiligence",
-}
+ALL_CATEGORIES = set(PassportCategory.values)
 MODEL_LEVEL_ONLY = {"GeneralProductInformation", "PerformanceAndDurability"}
 REGISTRY_MEMBERS = {
     "productIdentifier",

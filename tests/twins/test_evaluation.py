@@ -11,7 +11,8 @@ import pytest
 
 from tests.support.conformance import nasa_file
 from tests.support.services import SKIPPED_SUITES
-from twins.health.evaluation import DATA_DIR, accuracy_report, format_report
+from twins.health.evaluation import DATA_DIR, accuracy_report
+from twins.health.evaluation_text import format_report
 
 
 def nasa_capacity_file(name: str):
