@@ -10,7 +10,9 @@ class TwinsConfig(AppConfig):
 
     def ready(self) -> None:
         from lifecycle.signals import telemetry_ingested
-        from twins import whatif_tasks  # noqa: F401  (registers the what-if task; autodiscovery only finds tasks.py)
+
+        # Register the what-if and calibration tasks; autodiscovery only finds tasks.py.
+        from twins import calibration_tasks, whatif_tasks  # noqa: F401
 
         telemetry_ingested.connect(_assess_after_ingest, dispatch_uid="twins-assess-after-ingest")
 

@@ -69,3 +69,28 @@ class WhatIfRun(models.Model):
 
     def __str__(self) -> str:
         return f"what-if {self.id} on {self.battery_id} ({self.status})"
+
+
+class CalibrationJob(models.Model):
+    """A request to calibrate a battery's physics twin to one of its measured discharges, run by a Celery
+    worker. The calibration itself is a ``TwinRun`` (a lifecycle record); the job says who asked, what and
+    how it went."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    battery = models.ForeignKey("passport.Battery", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request = models.JSONField(help_text="The validated request: cycle, physics model, budget")
+    status = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    error = models.TextField(blank=True)
+    twin_run = models.ForeignKey(TwinRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"calibration {self.id} of {self.battery_id} ({self.status})"

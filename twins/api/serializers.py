@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from twins.models import WhatIfRun
+from twins.models import CalibrationJob, WhatIfRun
 from twins.physics.whatif import MAX_PROTOCOLS
+from twins.services.calibration import BUDGET_RANGE_S, DEFAULT_BUDGET_S, PHYSICS_MODELS
 
 
 class _StrictSerializer(serializers.Serializer):
@@ -110,3 +111,67 @@ class WhatIfRunSerializer(serializers.ModelSerializer):
         path = reverse("what-if-run", kwargs={"run_id": job.pk})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
+
+
+class CalibrationRequestSerializer(_StrictSerializer):
+    cycle = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="Index of the stored discharge cycle to fit (as numbered in the upload); default: latest",
+    )
+    model = serializers.ChoiceField(choices=PHYSICS_MODELS, default="SPMe", help_text="The PyBaMM model")
+    budget_s = serializers.FloatField(
+        default=DEFAULT_BUDGET_S,
+        min_value=BUDGET_RANGE_S[0],
+        max_value=BUDGET_RANGE_S[1],
+        help_text="Wall-clock budget of the fit, seconds; the best fit found by then is kept",
+    )
+
+
+class CalibrationJobSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CalibrationJob
+        fields = [
+            "id",
+            "url",
+            "battery",
+            "status",
+            "request",
+            "result",
+            "error",
+            "twin_run",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, job: CalibrationJob) -> str:
+        from django.urls import reverse
+
+        path = reverse("physics-calibration-job", kwargs={"job_id": job.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_result(self, job: CalibrationJob) -> dict | None:
+        """The calibration's outputs and the lifecycle record that carries them."""
+        run = job.twin_run
+        return twin_run_body(run) if run else None
+
+
+def twin_run_body(run) -> dict:
+    """A twin run as the API shows it: model, hashes, outputs and its lifecycle record."""
+    return {
+        "battery": str(run.battery_id),
+        "model": run.model,
+        "version": run.model_version,
+        "model_hash": run.model_hash,
+        "input_hash": run.input_hash,
+        "outputs": run.outputs,
+        "record": str(run.record_id),
+        "created_at": run.created_at,
+    }

@@ -17,4 +17,14 @@ urlpatterns = [
     path("health/search/", views.HealthSearchView.as_view(), name="health-search"),
     path("batteries/<uuid:battery_id>/what-if/", views.WhatIfView.as_view(), name="battery-what-if"),
     path("what-if/<uuid:run_id>/", views.WhatIfRunView.as_view(), name="what-if-run"),
+    path(
+        "batteries/<uuid:battery_id>/physics-calibration/",
+        views.PhysicsCalibrationView.as_view(),
+        name="battery-physics-calibration",
+    ),
+    path(
+        "physics-calibrations/<uuid:job_id>/",
+        views.PhysicsCalibrationJobView.as_view(),
+        name="physics-calibration-job",
+    ),
 ]

@@ -16,10 +16,16 @@ from lifecycle.services import policy
 from passport.choices import Role
 from passport.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from passport.services import access, registry
-from twins.api.serializers import WhatIfRequestSerializer, WhatIfRunSerializer
+from twins.api.serializers import (
+    CalibrationJobSerializer,
+    CalibrationRequestSerializer,
+    WhatIfRequestSerializer,
+    WhatIfRunSerializer,
+    twin_run_body,
+)
 from twins.decisions import routing, warranty
-from twins.models import TwinRun, WhatIfRun
-from twins.services import health, whatif
+from twins.models import CalibrationJob, TwinRun, WhatIfRun
+from twins.services import calibration, health, whatif
 
 
 class BatteryHealthView(APIView):
@@ -31,18 +37,7 @@ class BatteryHealthView(APIView):
         run = health.latest(battery)
         if run is None:
             raise NotFound(f"no health twin has run on battery {battery.identifier} yet")
-        return Response(
-            {
-                "battery": str(battery.pk),
-                "model": run.model,
-                "version": run.model_version,
-                "model_hash": run.model_hash,
-                "input_hash": run.input_hash,
-                "outputs": run.outputs,
-                "record": str(run.record_id),
-                "created_at": run.created_at,
-            }
-        )
+        return Response(twin_run_body(run))
 
 
 def _float(params, name: str) -> float | None:
@@ -73,8 +68,10 @@ class HealthSearchView(generics.ListAPIView):
         if access.granted_role(request.user) == Role.PUBLIC:
             raise Forbidden("searching health data needs a legitimate interest, authority or operator role")
         params = request.query_params
-        newest = TwinRun.objects.filter(battery=OuterRef("battery"), created_at__gt=OuterRef("created_at"))
-        runs = TwinRun.objects.filter(~Exists(newest)).select_related("battery__model")
+        # The health twin's runs only: a physics calibration is a twin run too, without SoH or RUL.
+        health_runs = TwinRun.objects.filter(model=health.MODEL)
+        newest = health_runs.filter(battery=OuterRef("battery"), created_at__gt=OuterRef("created_at"))
+        runs = health_runs.filter(~Exists(newest)).select_related("battery__model")
         for name, lookup in (
             ("soh_min", "soh__gte"),
             ("soh_max", "soh__lte"),
@@ -196,3 +193,44 @@ class WhatIfRunView(APIView):
             raise NotFound(f"no what-if run {run_id}")
         policy.readable_battery(request.user, job.battery_id)
         return Response(WhatIfRunSerializer(job, context={"request": request}).data)
+
+
+class PhysicsCalibrationView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, battery_id) -> Response:
+        """The battery's latest physics calibration: fitted parameters with standard errors, the fit's
+        voltage and temperature errors, the discharge it was fitted to and the lifecycle record that
+        carries it. Readable by whoever may read the battery's history."""
+        battery = policy.readable_battery(request.user, battery_id)
+        run = calibration.latest(battery)
+        if run is None:
+            raise NotFound(f"no physics calibration has run on battery {battery.identifier} yet")
+        return Response(twin_run_body(run))
+
+    @extend_schema(request=CalibrationRequestSerializer, responses={202: CalibrationJobSerializer})
+    def post(self, request: Request, battery_id) -> Response:
+        """Queue a calibration of the physics twin (PyBaMM SPMe or DFN) to one of the battery's stored
+        discharge cycles (default the latest). Its result is a lifecycle record on the battery, so only
+        the battery's economic operator may ask for one. Answers 202 with the job; poll its ``url``."""
+        battery = policy.readable_battery(request.user, battery_id)
+        if access.reading_role(request.user, battery) != Role.ECONOMIC_OPERATOR:
+            raise Forbidden(
+                "a physics calibration is recorded on the battery: only its economic operator asks"
+            )
+        body = CalibrationRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            job = calibration.submit(battery, dict(body.validated_data), user=request.user)
+        data = CalibrationJobSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+class PhysicsCalibrationJobView(APIView):
+    @extend_schema(responses=CalibrationJobSerializer)
+    def get(self, request: Request, job_id) -> Response:
+        """A calibration job: status (queued, running, succeeded, failed), its result or error."""
+        job = CalibrationJob.objects.select_related("twin_run").filter(pk=job_id).first()
+        if job is None:
+            raise NotFound(f"no physics calibration job {job_id}")
+        policy.readable_battery(request.user, job.battery_id)
+        return Response(CalibrationJobSerializer(job, context={"request": request}).data)

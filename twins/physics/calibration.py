@@ -123,6 +123,8 @@ class Calibration:
     model: str
     initial: dict[str, float] = field(default_factory=dict)  # the uncalibrated model's errors
     message: str = ""
+    # Standard errors of the electrochemical parameters (``standard_errors``), when asked for.
+    parameter_errors: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -139,6 +141,7 @@ class Calibration:
             "n_simulations": self.n_simulations,
             "initial": self.initial,
             "message": self.message,
+            "parameter_errors": self.parameter_errors,
         }
 
 
@@ -255,10 +258,13 @@ def calibrate(
     start: CellParameters | None = None,
     fit_ambient: bool = True,
     seed: int = 0,
+    uncertainty: bool = False,
 ) -> Calibration:
     """Fit the model to one measured discharge; returns the parameters and their errors.
 
     ``budget_s`` bounds the optimisation: the best parameters found when it runs out are returned.
+    ``uncertainty`` also estimates each electrochemical parameter's standard error (``parameter_errors``),
+    from one more Jacobian (12 runs) kept inside the budget.
     ``fit_ambient`` fits an offset (±5 K) to the nominal chamber temperature, reported separately.
     """
     started = time.perf_counter()
@@ -361,11 +367,18 @@ def calibrate(
     # before its stop and two more follow it (the re-run for the thermal fit, the final score): reserve
     # four runs and a second so the whole calibration ends within the budget.
     reserve = 4 * simulator.mean_run_s + 1.0
+    if uncertainty:
+        reserve += (len(electro) + 1) * simulator.mean_run_s
     if time.perf_counter() < deadline - reserve - 15 * simulator.mean_run_s:
         polished = stage(electro + list(THERMAL), params, True, deadline - reserve)["params"]
         curve = simulator.run(polished, offset)
         params, offset = fit_thermal(curve, polished, temp, ambient_c, offset, fit_ambient)
     errors = score(simulator, params, v, temp, offset)
+    parameter_errors = (
+        standard_errors(lambda trial: voltage_residuals(simulator.run(trial, offset)), params, electro)
+        if uncertainty
+        else {}
+    )
     return Calibration(
         params=params,
         ambient_offset_k=offset,
@@ -380,7 +393,53 @@ def calibrate(
         model=model,
         initial=initial_errors,
         message="; ".join(notes),
+        parameter_errors=parameter_errors,
     )
+
+
+# Finite-difference step of the uncertainty Jacobian, in unit coordinates: well above the solver's noise,
+# well inside the region where the fitted curve is close to linear in the parameters.
+UNCERTAINTY_STEP = 0.01
+
+
+def standard_errors(
+    residuals_of, params: CellParameters, names: list[str], step: float = UNCERTAINTY_STEP
+) -> dict[str, dict[str, float]]:
+    """Each parameter's standard error at ``params`` from the Gauss-Newton covariance of its residuals.
+
+    cov = s^2 (J^T J)^-1 in unit coordinates, with s^2 the residual variance inflated for the residuals'
+    lag-1 autocorrelation rho (n_eff = n (1 - rho) / (1 + rho)): residuals along one curve are strongly
+    correlated, and treating them as independent would claim far too narrow intervals. Returned per
+    parameter: the value, ``std_unit`` (in unit coordinates; ~0.3 or more means the curve does not pin it
+    down) and the 1-sigma interval mapped back to the parameter (asymmetric for log-scaled ones). A
+    pseudo-inverse keeps parameters the curve cannot tell apart from producing infinities.
+    """
+    u0 = _pack(params, names)
+    r0 = residuals_of(params)
+    n, p = len(r0), len(names)
+    columns = []
+    for k in range(p):
+        h = step if u0[k] + step <= 1.0 else -step
+        u = u0.copy()
+        u[k] += h
+        columns.append((residuals_of(_unpack(params, names, u)) - r0) / h)
+    jacobian = np.column_stack(columns)
+    rho = float(np.corrcoef(r0[:-1], r0[1:])[0, 1]) if n > 2 and np.std(r0) > 0 else 0.0
+    rho = min(max(rho, 0.0), 0.99)
+    n_eff = max(n * (1 - rho) / (1 + rho), p + 1.0)
+    variance = float(np.sum(r0**2)) / max(n_eff - p, 1.0) * n / n_eff
+    covariance = variance * np.linalg.pinv(jacobian.T @ jacobian)
+    out = {}
+    for k, name in enumerate(names):
+        std = float(np.sqrt(max(covariance[k, k], 0.0)))
+        bound = BOUNDS[name]
+        out[name] = {
+            "value": float(getattr(params, name)),
+            "std_unit": std,
+            "low": bound.from_unit(u0[k] - std),
+            "high": bound.from_unit(u0[k] + std),
+        }
+    return out
 
 
 def _soft_l1(residuals: np.ndarray) -> float:

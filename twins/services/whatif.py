@@ -15,14 +15,13 @@ from django.utils import timezone
 from passport.choices import JobState
 from passport.models import Battery
 from twins.models import TwinRun, WhatIfRun
-from twins.services import health
+from twins.services import calibration, health, jsonsafe
 
 logger = logging.getLogger(__name__)
 
-# The physics twin is an 18650-sized cell model (its thermal model has an 18650 can); a battery rated
-# within this range is simulated at its own capacity, anything larger (a module or pack) as a 2 Ah cell
-# at the same C-rates, which is what the fade-rate ratios depend on.
-CELL_CAPACITY_RANGE_AH = (0.5, 4.0)
+# A battery rated outside the cell model's range (a module or pack) is simulated as a 2 Ah cell at the
+# same C-rates, which is what the fade-rate ratios depend on.
+CELL_CAPACITY_RANGE_AH = calibration.CELL_CAPACITY_RANGE_AH
 DEFAULT_CELL_AH = 2.0
 
 
@@ -61,19 +60,42 @@ def run(job_id: str) -> WhatIfRun:
 
 
 def cell_parameters(battery: Battery):
-    """The cell the physics simulates for ``battery`` and a note saying which one it is."""
+    """(parameters, note, calibration run or None): the cell the physics simulates for ``battery`` and what
+    it is, the battery's latest usable physics calibration if it has one, else the base set."""
     from twins.physics.model import CellParameters
 
+    calibrated, run_or_reason = calibration.stored_parameters(battery)
+    if calibrated is not None:
+        fit = run_or_reason.outputs["fit"]
+        discharge = run_or_reason.outputs.get("discharge", {})
+        return (
+            calibrated,
+            (
+                f"calibrated to the battery's discharge cycle {discharge.get('cycle')} (physics calibration "
+                f"{run_or_reason.pk}, voltage MAPE {fit['voltage_mape_pct']:.2f} %, temperature MAPE "
+                f"{fit['temperature_mape_k_pct']:.2f} % K)"
+            ),
+            run_or_reason,
+        )
     rated = float(battery.model.rated_capacity_ah)
     low, high = CELL_CAPACITY_RANGE_AH
     if low <= rated <= high:
-        return CellParameters(capacity_ah=rated), (
-            f"base parameter set (Chen2020) scaled to the battery's rated {rated:g} Ah; not calibrated"
+        return (
+            CellParameters(capacity_ah=rated),
+            (
+                f"base parameter set (Chen2020) scaled to the battery's rated {rated:g} Ah; not calibrated "
+                f"({run_or_reason})"
+            ),
+            None,
         )
-    return CellParameters(capacity_ah=DEFAULT_CELL_AH), (
-        f"a {DEFAULT_CELL_AH:g} Ah cell of the base parameter set (Chen2020) at the same C-rates: the "
-        f"battery's rated {rated:g} Ah is outside the cell model's {low:g}-{high:g} Ah; fade-rate ratios "
-        "transfer, absolute capacities do not"
+    return (
+        CellParameters(capacity_ah=DEFAULT_CELL_AH),
+        (
+            f"a {DEFAULT_CELL_AH:g} Ah cell of the base parameter set (Chen2020) at the same C-rates: the "
+            f"battery's rated {rated:g} Ah is outside the cell model's {low:g}-{high:g} Ah; fade-rate ratios "
+            "transfer, absolute capacities do not"
+        ),
+        None,
     )
 
 
@@ -105,7 +127,7 @@ def evaluate(battery: Battery, request: dict, twin: TwinRun | None) -> dict:
     """The what-if result for ``battery`` (no side effects; seconds to minutes of PyBaMM)."""
     from twins.physics.whatif import Protocol, what_if
 
-    params, cell_note = cell_parameters(battery)
+    params, cell_note, calibrated_by = cell_parameters(battery)
     rul, missing = current_rul(twin, request["threshold"])
     result = what_if(
         params,
@@ -117,6 +139,7 @@ def evaluate(battery: Battery, request: dict, twin: TwinRun | None) -> dict:
         missing=missing,
     )
     result["physics"]["cell_source"] = cell_note
+    result["physics"]["calibration_run"] = str(calibrated_by.pk) if calibrated_by else None
     result["health_twin"] = (
         {
             "run": str(twin.pk),
@@ -127,15 +150,4 @@ def evaluate(battery: Battery, request: dict, twin: TwinRun | None) -> dict:
         if twin
         else None
     )
-    return _finite(result)
-
-
-def _finite(value):
-    """JSON without NaN/Infinity (PostgreSQL's jsonb rejects them): non-finite numbers become None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
+    return jsonsafe.finite(result)

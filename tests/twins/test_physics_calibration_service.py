@@ -1,0 +1,211 @@
+"""A battery's own physics twin: calibration to a stored discharge, recorded once, used by what-if runs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from lifecycle.choices import EventType
+from lifecycle.models import LifecycleEvent, TelemetryBatch
+from twins.models import CalibrationJob, TwinRun
+from twins.physics.calibration import BOUNDS, ELECTROCHEMICAL, standard_errors
+from twins.physics.model import CellParameters
+
+pybamm = pytest.importorskip("pybamm")
+
+BUDGET_S = 15.0
+
+
+@pytest.mark.django_db
+def test_calibration_fits_the_stored_discharge_and_is_recorded_once(measured_cell):
+    from twins.services import calibration, health
+
+    run = calibration.calibrate_battery(measured_cell, budget_s=BUDGET_S)
+    outputs = run.outputs
+    assert run.model == "physics-calibration" and run.model_version == calibration.VERSION
+    assert len(run.model_hash) == 64 and run.soh is None and run.rul_cycles is None
+    # The discharge was made by the model itself: the fit reproduces it closely and beats the start.
+    assert outputs["fit"]["coverage"] == 1.0
+    assert outputs["fit"]["voltage_mape_pct"] < 0.5
+    assert outputs["fit"]["voltage_mape_pct"] < outputs["uncalibrated"]["voltage_mape_pct"]
+    # Every electrochemical parameter has a standard error and an interval around its value. One
+    # discharge at one rate does not pin down eleven parameters (the fit trades capacity against the
+    # electrode balance, resistance against diffusion and the OCP shape): the errors must say so.
+    assert set(outputs["parameter_errors"]) == set(ELECTROCHEMICAL)
+    for name, error in outputs["parameter_errors"].items():
+        assert error["low"] <= outputs["parameters"][name] <= error["high"], name
+        assert error["std_unit"] >= 0
+    unidentified = set(ELECTROCHEMICAL) - set(outputs["identified_parameters"])
+    assert {"contact_resistance_ohm", "diffusivity_scale"} <= unidentified
+    # Its evidence: the upload's lifecycle record; and it is a lifecycle record itself.
+    upload = TelemetryBatch.objects.select_related("event").get(battery=measured_cell)
+    assert outputs["discharge"]["record_hash"] == upload.event.record_hash
+    assert outputs["discharge"]["cycle"] == 1 and outputs["ambient_assumed"] is True
+    record = LifecycleEvent.objects.get(pk=run.record_id)
+    assert record.type == EventType.TWIN_RESULT and record.payload["inputs"] == [upload.event.record_hash]
+    assert record.payload["outputs"]["parameters"] == outputs["parameters"]
+    # The same request on the same records is the same run: no second fit, no second record.
+    records_before = LifecycleEvent.objects.count()
+    again = calibration.calibrate_battery(measured_cell, budget_s=BUDGET_S)
+    assert again.pk == run.pk and LifecycleEvent.objects.count() == records_before
+    # It is not a health result: the health twin's latest run and the fleet search ignore it.
+    assert health.latest(measured_cell) is None
+    assert calibration.latest(measured_cell).pk == run.pk
+
+
+@pytest.fixture
+def eager(settings):
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def _path(battery_id) -> str:
+    return f"/api/batteries/{battery_id}/physics-calibration/"
+
+
+@pytest.mark.django_db
+def test_the_api_queues_a_job_whose_result_readers_can_fetch(
+    measured_cell, operator_client, legitimate_interest_client, public_client, eager,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    assert operator_client.get(_path(measured_cell.pk)).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(_path(measured_cell.pk), {"budget_s": BUDGET_S}, format="json")
+    assert response.status_code == 202, response.json()
+    job = response.json()
+    assert job["status"] == "queued" and response["Location"] == job["url"]
+    assert job["request"] == {"model": "SPMe", "budget_s": BUDGET_S, "cycle": 1}
+    polled = legitimate_interest_client.get(job["url"]).json()
+    assert polled["status"] == "succeeded", polled["error"]
+    assert polled["result"]["outputs"]["fit"]["voltage_mape_pct"] < 0.5
+    latest = legitimate_interest_client.get(_path(measured_cell.pk)).json()
+    assert latest["record"] == polled["result"]["record"] and latest["model"] == "physics-calibration"
+    assert public_client.get(_path(measured_cell.pk)).status_code == 403
+    assert public_client.get(job["url"]).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"model": "P2D"}, "/model"),
+        ({"budget_s": 5}, "/budget_s"),
+        ({"budget_s": 601}, "/budget_s"),
+        ({"cycle": -1}, "/cycle"),
+        ({"cycle": 99}, "/cycle"),
+        ({"cycles": 1}, "/cycles"),
+    ],
+)
+def test_bad_requests_name_the_field_and_write_nothing(measured_cell, operator_client, body, path):
+    response = operator_client.post(_path(measured_cell.pk), body, format="json")
+    assert response.status_code == 400
+    assert path in {error["path"] for error in response.json()["errors"]}, response.json()
+    assert not CalibrationJob.objects.exists() and not TwinRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_battery_without_telemetry_is_told_to_upload_first(nasa_cell, operator_client):
+    response = operator_client.post(_path(nasa_cell["id"]), {}, format="json")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["path"] == "/cycle" and "upload telemetry first" in error["message"]
+
+
+@pytest.mark.django_db
+def test_modules_and_cells_outside_the_model_are_refused(module_with_cells, cells, operator_client):
+    module, _ = module_with_cells
+    for battery_id, says in ((module["id"], "module"), (cells[0]["id"], "5 Ah")):
+        response = operator_client.post(_path(battery_id), {}, format="json")
+        assert response.status_code == 400
+        [error] = response.json()["errors"]
+        assert error["path"] == "/battery" and says in error["message"]
+    assert not CalibrationJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_only_the_operator_asks_for_a_calibration(
+    measured_cell, legitimate_interest_client, other_operator_client, public_client
+):
+    for client in (legitimate_interest_client, other_operator_client, public_client):
+        assert client.post(_path(measured_cell.pk), {}, format="json").status_code == 403
+    assert not CalibrationJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_what_if_runs_simulate_the_calibrated_cell_if_the_fit_is_usable(measured_cell):
+    from twins.services import calibration, whatif
+
+    params, note, used = whatif.cell_parameters(measured_cell)
+    assert used is None and "not calibrated" in note and "no physics calibration" in note
+    run = calibration.calibrate_battery(measured_cell, budget_s=BUDGET_S)
+    params, note, used = whatif.cell_parameters(measured_cell)
+    assert used.pk == run.pk and note.startswith("calibrated to the battery's discharge cycle 1")
+    assert dataclasses.asdict(params) == run.outputs["parameters"]
+    # A calibration that missed its curve is not used, and the note says why.
+    TwinRun.objects.filter(pk=run.pk).update(
+        outputs={**run.outputs, "fit": {**run.outputs["fit"], "voltage_mape_pct": 4.0}}
+    )
+    params, note, used = whatif.cell_parameters(measured_cell)
+    assert used is None and params == CellParameters(capacity_ah=2.0) and "missed its discharge" in note
+
+
+@pytest.mark.django_db
+def test_a_redelivered_job_does_not_calibrate_twice(measured_cell, operator_client, monkeypatch):
+    from twins import calibration_tasks
+    from twins.services import calibration
+
+    job_id = operator_client.post(_path(measured_cell.pk), {"budget_s": BUDGET_S}, format="json").json()["id"]
+    assert calibration_tasks.calibrate_physics.apply(args=[job_id]).get() == "succeeded"
+    job = CalibrationJob.objects.get(pk=job_id)
+    monkeypatch.setattr(calibration, "calibrate_battery", lambda *a, **k: pytest.fail("ran twice"))
+    assert calibration_tasks.calibrate_physics.apply(args=[job_id]).get() == "succeeded"
+    assert CalibrationJob.objects.get(pk=job_id).twin_run_id == job.twin_run_id
+    # A job whose worker died mid-run (found "running") runs again and finds the stored result.
+    monkeypatch.undo()
+    CalibrationJob.objects.filter(pk=job_id).update(status="running")
+    records_before = LifecycleEvent.objects.count()
+    assert calibration_tasks.calibrate_physics.apply(args=[job_id]).get() == "succeeded"
+    assert CalibrationJob.objects.get(pk=job_id).twin_run_id == job.twin_run_id
+    assert LifecycleEvent.objects.count() == records_before
+
+
+def test_the_worker_registers_the_task():
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    assert "twins.calibrate_physics" in app.tasks
+
+
+def test_standard_errors_match_least_squares_theory_on_a_linear_model():
+    """Residuals linear in the unit coordinates with independent noise: the covariance is s^2 (A^T A)^-1."""
+    names = ["contact_resistance_ohm", "diffusivity_scale"]
+    rng = np.random.default_rng(3)
+    design = rng.normal(size=(400, 2))
+    noise = rng.normal(scale=0.01, size=400)
+    at = CellParameters(contact_resistance_ohm=0.05, diffusivity_scale=2.0)
+    u0 = np.array([BOUNDS[name].to_unit(getattr(at, name)) for name in names])
+
+    def residuals_of(params: CellParameters) -> np.ndarray:
+        u = np.array([BOUNDS[name].to_unit(getattr(params, name)) for name in names])
+        return design @ (u - u0) + noise
+
+    errors = standard_errors(residuals_of, at, names)
+    rho = np.corrcoef(noise[:-1], noise[1:])[0, 1]
+    n_eff = 400 * (1 - max(rho, 0)) / (1 + max(rho, 0))
+    variance = np.sum(noise**2) / (n_eff - 2) * 400 / n_eff
+    expected = np.sqrt(np.diag(variance * np.linalg.inv(design.T @ design)))
+    for name, std in zip(names, expected, strict=True):
+        assert errors[name]["std_unit"] == pytest.approx(std, rel=1e-3)
+        assert errors[name]["value"] == pytest.approx(getattr(at, name))
+        assert errors[name]["low"] < errors[name]["value"] < errors[name]["high"]
+    # Correlated residuals (a smooth misfit, as along a discharge curve) widen the intervals.
+    smooth = np.convolve(noise, np.ones(20) / 20, mode="same") * 5
+    widened = standard_errors(lambda p: residuals_of(p) - noise + smooth, at, names)
+    independent = np.sqrt(np.sum(smooth**2) / 398 * np.diag(np.linalg.inv(design.T @ design)))
+    assert widened[names[0]]["std_unit"] > 2 * independent[0]

@@ -1,0 +1,293 @@
+"""A battery's own physics twin: calibrate PyBaMM to one of its stored discharges, record the result.
+
+The calibration (``twins.physics.calibration``) is a twin run like the health twin's: a lifecycle record
+carrying the model, its version and code hash, the hash of the upload the discharge came from and the
+fitted parameters with their standard errors, keyed by (battery, model, version, input hash) so a
+redelivered job finds the stored result instead of storing a second one. What-if runs on the battery then
+simulate the calibrated cell instead of the base parameter set (``stored_parameters``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from lifecycle.choices import EventType
+from lifecycle.provenance.canonical import canonical_bytes
+from lifecycle.services import curves, records
+from passport.choices import BatteryKind, JobState
+from passport.exceptions import FieldError, ValidationFailed
+from passport.models import Battery
+from twins.models import CalibrationJob, TwinRun
+from twins.services import jsonsafe
+
+logger = logging.getLogger(__name__)
+
+MODEL = "physics-calibration"
+VERSION = "1.0"
+PHYSICS_MODELS = ("SPMe", "DFN")
+BUDGET_RANGE_S = (10.0, 600.0)
+DEFAULT_BUDGET_S = 120.0
+# The physics twin is a cell model (Chen2020 scaled, an 18650 can for the thermal part): a module or pack
+# measured at its terminals is not one cell. Its fit bounds the capacity to 0.2-4 Ah, and below 0.5 Ah the
+# 18650 can's thermal mass is far from the cell's.
+CELL_CAPACITY_RANGE_AH = (0.5, 4.0)
+CELL_VOLTAGE_MAX_V = 5.0
+# What-if runs use a stored calibration only if it reproduced its discharge this well: a fit that missed
+# its curve by more says little about the cell.
+USABLE_VOLTAGE_MAPE_PCT = 3.0
+# A parameter counts as pinned down by the curve if its standard error is at most this share of its
+# (normalised, log-scaled for scales) range; the others trade off against each other along the curve.
+IDENTIFIED_STD_UNIT = 0.1
+
+
+@functools.cache
+def model_hash() -> str:
+    """The physics package's source and the PyBaMM version it runs on."""
+    import pybamm  # here, not at import: the web process and the health workers never load PyBaMM
+
+    digest = hashlib.sha256(f"pybamm {pybamm.__version__}".encode())
+    package = Path(__file__).resolve().parent.parent / "physics"
+    for path in sorted(package.glob("*.py")):
+        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def choose_discharge(battery: Battery, cycle_index: int | None) -> curves.DischargeCycle:
+    """The discharge to calibrate on, or a ``ValidationFailed`` naming the field that rules it out."""
+    if battery.model.kind != BatteryKind.CELL:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "/battery",
+                    f"the physics twin is a cell model and this battery is a {battery.model.kind}: "
+                    "calibrate its cells instead",
+                )
+            ]
+        )
+    rated = float(battery.model.rated_capacity_ah or 0)
+    low, high = CELL_CAPACITY_RANGE_AH
+    if not low <= rated <= high:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "/battery",
+                    f"the physics twin's cell (an 18650 can, capacity bounds of the fit) covers "
+                    f"{low:g}-{high:g} Ah cells; this one is rated {rated:g} Ah",
+                )
+            ]
+        )
+    cycle = curves.find_discharge(battery, cycle_index)
+    if cycle is None:
+        if cycle_index is None:
+            message = (
+                f"the battery has no stored discharge cycle with at least {curves.MIN_SAMPLES} samples "
+                f"and {curves.MIN_DISCHARGE_SHARE:.0%} of its rated capacity: upload telemetry first"
+            )
+        else:
+            message = f"no stored discharge cycle {cycle_index} with enough samples to fit"
+        raise ValidationFailed([FieldError("/cycle", message)])
+    return cycle
+
+
+def submit(battery: Battery, request: dict, *, user=None) -> CalibrationJob:
+    """Check the request against the stored data, store the job and queue it after the commit."""
+    cycle = choose_discharge(battery, request.get("cycle"))
+    job = CalibrationJob.objects.create(
+        battery=battery,
+        requested_by=user if getattr(user, "is_authenticated", False) else None,
+        request={**request, "cycle": cycle.cycle_index},
+    )
+    from twins.calibration_tasks import calibrate_physics
+
+    transaction.on_commit(lambda: calibrate_physics.delay(str(job.pk)))
+    return job
+
+
+def run(job_id: str) -> CalibrationJob:
+    """Run a queued job once: a finished job (a redelivered message) is left as it is; a job found running
+    (its worker died) runs again and finds the result if the first attempt stored it."""
+    job = CalibrationJob.objects.select_related("battery__model").get(pk=job_id)
+    if job.status in (JobState.SUCCEEDED, JobState.FAILED):
+        return job
+    CalibrationJob.objects.filter(pk=job.pk).update(status=JobState.RUNNING, started_at=timezone.now())
+    request = job.request
+    try:
+        job.twin_run = calibrate_battery(
+            job.battery,
+            cycle_index=request.get("cycle"),
+            physics_model=request.get("model", "SPMe"),
+            budget_s=request.get("budget_s", DEFAULT_BUDGET_S),
+        )
+    except Exception as exc:  # the job must end in a state the caller can read, whatever went wrong
+        logger.exception("physics calibration %s failed", job.pk)
+        job.status, job.error = JobState.FAILED, f"{type(exc).__name__}: {exc}"
+    else:
+        job.status, job.error = JobState.SUCCEEDED, ""
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "twin_run", "finished_at"])
+    return job
+
+
+def _input_hash(battery: Battery, cycle: curves.DischargeCycle, physics_model: str, budget_s: float) -> str:
+    return hashlib.sha256(
+        canonical_bytes(
+            {
+                "battery": battery.identifier,
+                "model": MODEL,
+                "version": VERSION,
+                "inputs": [cycle.record_hash],
+                "cycle": cycle.cycle_index,
+                "physics_model": physics_model,
+                "budget_s": float(budget_s),
+            }
+        )
+    ).hexdigest()
+
+
+def calibrate_battery(
+    battery: Battery,
+    *,
+    cycle_index: int | None = None,
+    physics_model: str = "SPMe",
+    budget_s: float = DEFAULT_BUDGET_S,
+) -> TwinRun:
+    """Calibrate on the chosen discharge and record the result, once per input: the same request on the
+    same records returns the stored run (a calibration is bounded by wall-clock time, so running it again
+    would give a slightly different fit, and there must be one answer per input)."""
+    from twins.physics.calibration import calibrate
+
+    if physics_model not in PHYSICS_MODELS:
+        raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
+    cycle = choose_discharge(battery, cycle_index)
+    key = _input_hash(battery, cycle, physics_model, budget_s)
+    stored = _stored(battery, key)
+    if stored is not None:
+        return stored
+    curve = curves.curve_of(battery, cycle)
+    if len(curve.time_s) < curves.MIN_SAMPLES:
+        raise ValidationFailed([FieldError("/cycle", f"cycle {cycle.cycle_index} has no stored samples")])
+    if float(curve.voltage_v.max()) > CELL_VOLTAGE_MAX_V:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "/cycle",
+                    f"cycle {cycle.cycle_index} reaches {curve.voltage_v.max():.1f} V: a series string, not "
+                    "one cell; the physics twin is a cell model",
+                )
+            ]
+        )
+    ambient = cycle.ambient_c if cycle.ambient_c is not None else float(curve.temperature_c[0])
+    fitted = calibrate(
+        curve.time_s,
+        curve.voltage_v,
+        curve.current_a,
+        curve.temperature_c,
+        ambient,
+        model=physics_model,
+        budget_s=budget_s,
+        uncertainty=True,
+    )
+    outputs = jsonsafe.finite(
+        {
+            "physics_model": physics_model,
+            "discharge": cycle.as_dict(),
+            "ambient_c": ambient,
+            "ambient_assumed": cycle.ambient_c is None,
+            "parameters": fitted.params.as_dict(),
+            "parameter_errors": fitted.parameter_errors,
+            "identified_parameters": sorted(
+                name
+                for name, error in fitted.parameter_errors.items()
+                if error["std_unit"] <= IDENTIFIED_STD_UNIT
+            ),
+            "ambient_offset_k": fitted.ambient_offset_k,
+            "fit": {
+                "voltage_mape_pct": fitted.voltage_mape_pct,
+                "temperature_mape_k_pct": fitted.temperature_mape_k_pct,
+                "temperature_mape_c_pct": fitted.temperature_mape_c_pct,
+                "voltage_rmse_v": fitted.voltage_rmse_v,
+                "temperature_rmse_k": fitted.temperature_rmse_k,
+                "coverage": fitted.coverage,
+            },
+            "uncalibrated": fitted.initial,
+            "simulations": fitted.n_simulations,
+            "wall_s": fitted.wall_s,
+            "budget_s": float(budget_s),
+            "message": fitted.message,
+        }
+    )
+    return _store(battery, key, [cycle.record_hash], outputs)
+
+
+def _stored(battery: Battery, key: str) -> TwinRun | None:
+    return TwinRun.objects.filter(battery=battery, model=MODEL, model_version=VERSION, input_hash=key).first()
+
+
+def _store(battery: Battery, key: str, inputs: list[str], outputs: dict) -> TwinRun:
+    try:
+        with transaction.atomic():
+            [event] = records.append(
+                [
+                    records.Draft(
+                        battery=battery,
+                        type=EventType.TWIN_RESULT,
+                        actor=battery.operator,
+                        occurred_at=timezone.now(),
+                        payload={
+                            "model": MODEL,
+                            "version": VERSION,
+                            "model_hash": model_hash(),
+                            "inputs": inputs,
+                            "outputs": outputs,
+                        },
+                    )
+                ]
+            )
+            return TwinRun.objects.create(
+                battery=battery,
+                model=MODEL,
+                model_version=VERSION,
+                model_hash=model_hash(),
+                input_hash=key,
+                outputs=outputs,
+                record=event,
+            )
+    except IntegrityError:
+        # Another worker stored this input's result meanwhile: that one is the answer.
+        stored = _stored(battery, key)
+        if stored is None:
+            raise
+        return stored
+
+
+def latest(battery: Battery) -> TwinRun | None:
+    return TwinRun.objects.filter(battery=battery, model=MODEL).order_by("-created_at").first()
+
+
+def stored_parameters(battery: Battery):
+    """(CellParameters, run) of the battery's latest usable calibration, or (None, why not)."""
+    from twins.physics.model import CellParameters
+
+    run = latest(battery)
+    if run is None:
+        return None, "no physics calibration has run on this battery"
+    fit = run.outputs.get("fit", {})
+    mape = fit.get("voltage_mape_pct")
+    if (
+        not isinstance(mape, (int, float))
+        or mape > USABLE_VOLTAGE_MAPE_PCT
+        or fit.get("coverage", 0) < 1 - 1e-6
+    ):
+        return None, (
+            f"its latest physics calibration ({run.pk}) missed its discharge (voltage MAPE {mape} %, "
+            f"usable up to {USABLE_VOLTAGE_MAPE_PCT:g} % with the whole discharge simulated)"
+        )
+    known = {name for name in CellParameters.__dataclass_fields__}
+    values = {name: value for name, value in run.outputs.get("parameters", {}).items() if name in known}
+    return CellParameters(**values), run
