@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 import pytest
 
 from lifecycle.choices import EventType
 from lifecycle.models import LifecycleEvent, TelemetryBatch
+from passport.models import Battery
+from tests.twins.conftest import START
 from twins.models import CalibrationJob, TwinRun
 from twins.physics.calibration import BOUNDS, ELECTROCHEMICAL, standard_errors
 from twins.physics.model import CellParameters
@@ -209,3 +212,21 @@ def test_standard_errors_match_least_squares_theory_on_a_linear_model():
     widened = standard_errors(lambda p: residuals_of(p) - noise + smooth, at, names)
     independent = np.sqrt(np.sum(smooth**2) / 398 * np.diag(np.linalg.inv(design.T @ design)))
     assert widened[names[0]]["std_unit"] > 2 * independent[0]
+
+
+@pytest.mark.django_db
+def test_a_series_string_fails_the_job_with_the_reason(nasa_cell, operator_client):
+    """A cell-rated battery whose upload is a string of cells (12 V): refused at run time, by name."""
+    from lifecycle.services import telemetry
+    from twins.services import calibration
+
+    battery = Battery.objects.select_related("model", "operator").get(pk=nasa_cell["id"])
+    lines = ["time,cycle,step,voltage[V],current[A],temperature[degC]"]
+    for k in range(40):
+        instant = (START + dt.timedelta(seconds=30 * k)).isoformat()
+        lines.append(f"{instant},3,discharge,{12.4 - 0.05 * k:.3f},-1.0,25.0")
+    telemetry.ingest(battery, "\n".join(lines).encode(), actor=battery.operator, filename="string.csv")
+    job_id = operator_client.post(_path(battery.pk), {}, format="json").json()["id"]
+    job = calibration.run(job_id)
+    assert job.status == "failed" and job.error.startswith("/cycle: cycle 3 reaches 12.4 V")
+    assert not TwinRun.objects.exists()

@@ -124,6 +124,8 @@ def run(job_id: str) -> CalibrationJob:
             physics_model=request.get("model", "SPMe"),
             budget_s=request.get("budget_s", DEFAULT_BUDGET_S),
         )
+    except ValidationFailed as exc:  # the data changed, or the samples themselves rule the fit out
+        job.status, job.error = JobState.FAILED, "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
     except Exception as exc:  # the job must end in a state the caller can read, whatever went wrong
         logger.exception("physics calibration %s failed", job.pk)
         job.status, job.error = JobState.FAILED, f"{type(exc).__name__}: {exc}"
