@@ -121,13 +121,26 @@ def test_a_battery_without_telemetry_is_told_to_upload_first(nasa_cell, operator
 
 
 @pytest.mark.django_db
-def test_modules_and_cells_outside_the_model_are_refused(module_with_cells, cells, operator_client):
+def test_modules_and_cells_outside_the_model_are_refused(
+    module_with_cells, cells, manufacturer, operator_client
+):
+    from decimal import Decimal
+
+    from passport.choices import BatteryKind
+    from tests.lifecycle.conftest import register
+    from tests.support.fixtures import cell_rows, make_model
+
+    make_model(manufacturer, "LFP-280", BatteryKind.CELL, chemistry="LFP", rated_capacity_ah=Decimal("280"))
+    [prismatic] = register(operator_client, [{**cell_rows(1, prefix="P")[0], "model": "LFP-280"}])
     module, _ = module_with_cells
-    for battery_id, says in ((module["id"], "module"), (cells[0]["id"], "5 Ah")):
+    for battery_id, says in ((module["id"], "module"), (prismatic["id"], "rated 280 Ah")):
         response = operator_client.post(_path(battery_id), {}, format="json")
         assert response.status_code == 400
         [error] = response.json()["errors"]
         assert error["path"] == "/battery" and says in error["message"]
+    # A 5 Ah cell (the base set's own size) is in range: it only lacks a measured discharge.
+    [error] = operator_client.post(_path(cells[0]["id"]), {}, format="json").json()["errors"]
+    assert error["path"] == "/cycle"
     assert not CalibrationJob.objects.exists()
 
 

@@ -93,6 +93,9 @@ THERMAL = {
 }
 AMBIENT_OFFSET_BOUND_K = 5.0
 BOUNDS = {**ELECTROCHEMICAL, **THERMAL}
+# The capacity bound above is for the 2 Ah cells the calibration was developed on; a cell of another rating
+# gets the same bound relative to its rating (``bounds_for``), so a 2 Ah cell's fit is unchanged.
+REFERENCE_RATED_AH = 2.0
 # Soft-L1 loss scale: residuals (relative errors) above 1 % count linearly, as in a MAPE.
 F_SCALE = 0.01
 # Weight of the corrected positive OCP's monotonicity violation (V per unit stoichiometry) in the residuals.
@@ -145,21 +148,35 @@ class Calibration:
         }
 
 
-def initial_guess(time_s: np.ndarray, current_a: np.ndarray) -> CellParameters:
+def bounds_for(rated_capacity_ah: float = REFERENCE_RATED_AH) -> dict[str, Bound]:
+    """Every parameter's bound for a cell of this rating: the capacity's scales with it, the rest are
+    absolute (resistances, scales of the base set's properties)."""
+    ratio = rated_capacity_ah / REFERENCE_RATED_AH
+    capacity = ELECTROCHEMICAL["capacity_ah"]
+    return {**BOUNDS, "capacity_ah": Bound(capacity.low * ratio, capacity.high * ratio)}
+
+
+def initial_guess(
+    time_s: np.ndarray, current_a: np.ndarray, rated_capacity_ah: float = REFERENCE_RATED_AH
+) -> CellParameters:
     """Uncalibrated start: the base set at the capacity the measured discharge actually delivered."""
     discharged = -np.sum(np.minimum(current_a[:-1], 0.0) * np.diff(time_s)) / 3600 if len(time_s) > 1 else 0
-    bound = ELECTROCHEMICAL["capacity_ah"]
-    capacity = float(np.clip(1.05 * discharged, bound.low, bound.high)) if discharged > 0.05 else 2.0
+    bound = bounds_for(rated_capacity_ah)["capacity_ah"]
+    capacity = (
+        float(np.clip(1.05 * discharged, bound.low, bound.high)) if discharged > 0.05 else rated_capacity_ah
+    )
     return CellParameters(capacity_ah=capacity)
 
 
-def _pack(params: CellParameters, names) -> np.ndarray:
-    return np.clip([BOUNDS[name].to_unit(getattr(params, name)) for name in names], 0.0, 1.0)
+def _pack(params: CellParameters, names, bounds: dict[str, Bound] = BOUNDS) -> np.ndarray:
+    return np.clip([bounds[name].to_unit(getattr(params, name)) for name in names], 0.0, 1.0)
 
 
-def _unpack(params: CellParameters, names, u: np.ndarray) -> CellParameters:
+def _unpack(
+    params: CellParameters, names, u: np.ndarray, bounds: dict[str, Bound] = BOUNDS
+) -> CellParameters:
     return dataclasses.replace(
-        params, **{name: BOUNDS[name].from_unit(v) for name, v in zip(names, u, strict=True)}
+        params, **{name: bounds[name].from_unit(v) for name, v in zip(names, u, strict=True)}
     )
 
 
@@ -259,12 +276,14 @@ def calibrate(
     fit_ambient: bool = True,
     seed: int = 0,
     uncertainty: bool = False,
+    rated_capacity_ah: float = REFERENCE_RATED_AH,
 ) -> Calibration:
     """Fit the model to one measured discharge; returns the parameters and their errors.
 
     ``budget_s`` bounds the optimisation: the best parameters found when it runs out are returned.
     ``uncertainty`` also estimates each electrochemical parameter's standard error (``parameter_errors``),
-    from one more Jacobian (12 runs) kept inside the budget.
+    from one more Jacobian (12 runs) kept inside the budget. ``rated_capacity_ah`` scales the capacity's
+    bounds (``bounds_for``); the default is the 2 Ah the bounds were set for.
     ``fit_ambient`` fits an offset (±5 K) to the nominal chamber temperature, reported separately.
     """
     started = time.perf_counter()
@@ -273,7 +292,8 @@ def calibrate(
     simulator = DischargeSimulator(
         t, i, ambient_c, initial_c=float(temp[0]), initial_voltage_v=float(v[0]), model=model
     )
-    params = start or initial_guess(t, i)
+    bounds = bounds_for(rated_capacity_ah)
+    params = start or initial_guess(t, i, rated_capacity_ah)
     run_started = time.perf_counter()
     first = simulator.run(params)
     # One run's cost sets how many screen points the budget affords and what to keep for the final run.
@@ -310,7 +330,7 @@ def calibrate(
         def residuals(x: np.ndarray) -> np.ndarray:
             if time.perf_counter() > until:
                 raise _BudgetExhausted
-            trial = _unpack(base, names, x)
+            trial = _unpack(base, names, x, bounds)
             curve = simulator.run(trial, offset)
             parts = [voltage_residuals(curve)]
             if with_temperature:
@@ -322,7 +342,7 @@ def calibrate(
                 best.update(cost=cost, params=trial, curve=curve)
             return r
 
-        x0 = _pack(base, names)
+        x0 = _pack(base, names, bounds)
         try:
             x0 = _screen(residuals, x0, n_starts, seed) if not with_temperature else x0
             result = least_squares(
@@ -337,7 +357,7 @@ def calibrate(
     # Three quarters of the budget for the electrochemistry, from each seed it affords; the rest for the
     # joint polish.
     electro_until = started + 0.75 * budget_s - run_s
-    seeds = [params, wide_positive_seed(params)]
+    seeds = [params, wide_positive_seed(params, bounds)]
     fits = []
     for index, seed_params in enumerate(seeds):
         remaining = electro_until - time.perf_counter()
@@ -354,8 +374,10 @@ def calibrate(
     rng = np.random.default_rng(seed)
     restarts = 0
     while time.perf_counter() + simulator.mean_run_s * SEED_RUNS < electro_until:
-        jump = _pack(fitted["params"], electro) + rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
-        fit = stage(electro, _unpack(fitted["params"], electro, np.clip(jump, 0, 1)), False, electro_until)
+        jump = _pack(fitted["params"], electro, bounds)
+        jump += rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
+        start_at = _unpack(fitted["params"], electro, np.clip(jump, 0, 1), bounds)
+        fit = stage(electro, start_at, False, electro_until)
         restarts += 1
         if fit["cost"] < fitted["cost"]:
             fitted = fit
@@ -375,7 +397,9 @@ def calibrate(
         params, offset = fit_thermal(curve, polished, temp, ambient_c, offset, fit_ambient)
     errors = score(simulator, params, v, temp, offset)
     parameter_errors = (
-        standard_errors(lambda trial: voltage_residuals(simulator.run(trial, offset)), params, electro)
+        standard_errors(
+            lambda trial: voltage_residuals(simulator.run(trial, offset)), params, electro, bounds=bounds
+        )
         if uncertainty
         else {}
     )
@@ -403,7 +427,11 @@ UNCERTAINTY_STEP = 0.01
 
 
 def standard_errors(
-    residuals_of, params: CellParameters, names: list[str], step: float = UNCERTAINTY_STEP
+    residuals_of,
+    params: CellParameters,
+    names: list[str],
+    step: float = UNCERTAINTY_STEP,
+    bounds: dict[str, Bound] = BOUNDS,
 ) -> dict[str, dict[str, float]]:
     """Each parameter's standard error at ``params`` from the Gauss-Newton covariance of its residuals.
 
@@ -414,7 +442,7 @@ def standard_errors(
     down) and the 1-sigma interval mapped back to the parameter (asymmetric for log-scaled ones). A
     pseudo-inverse keeps parameters the curve cannot tell apart from producing infinities.
     """
-    u0 = _pack(params, names)
+    u0 = _pack(params, names, bounds)
     r0 = residuals_of(params)
     n, p = len(r0), len(names)
     columns = []
@@ -422,7 +450,7 @@ def standard_errors(
         h = step if u0[k] + step <= 1.0 else -step
         u = u0.copy()
         u[k] += h
-        columns.append((residuals_of(_unpack(params, names, u)) - r0) / h)
+        columns.append((residuals_of(_unpack(params, names, u, bounds)) - r0) / h)
     jacobian = np.column_stack(columns)
     rho = float(np.corrcoef(r0[:-1], r0[1:])[0, 1]) if n > 2 and np.std(r0) > 0 else 0.0
     rho = min(max(rho, 0.0), 0.99)
@@ -432,7 +460,7 @@ def standard_errors(
     out = {}
     for k, name in enumerate(names):
         std = float(np.sqrt(max(covariance[k, k], 0.0)))
-        bound = BOUNDS[name]
+        bound = bounds[name]
         out[name] = {
             "value": float(getattr(params, name)),
             "std_unit": std,
@@ -449,12 +477,12 @@ def _soft_l1(residuals: np.ndarray) -> float:
     return float(np.sum(2 * (np.sqrt(1 + z) - 1)))
 
 
-def wide_positive_seed(params: CellParameters) -> CellParameters:
+def wide_positive_seed(params: CellParameters, bounds: dict[str, Bound] = BOUNDS) -> CellParameters:
     """The second seed: the other end of the electrode balance. The base set's positive electrode spans
     most of its stoichiometry range over a discharge; here it is oversized (1.4x) against a smaller
     negative (0.6x) that starts fuller, so the negative's OCP shapes the curve and ends the discharge.
     Fits from the two seeds end in different local minima on the NASA cells; the better one is kept."""
-    bound = ELECTROCHEMICAL["capacity_ah"]
+    bound = bounds["capacity_ah"]
     return dataclasses.replace(
         params,
         capacity_ah=min(1.4 * params.capacity_ah, bound.high),

@@ -33,10 +33,11 @@ VERSION = "1.0"
 PHYSICS_MODELS = ("SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
-# The physics twin is a cell model (Chen2020 scaled, an 18650 can for the thermal part): a module or pack
-# measured at its terminals is not one cell. Its fit bounds the capacity to 0.2-4 Ah, and below 0.5 Ah the
-# 18650 can's thermal mass is far from the cell's.
-CELL_CAPACITY_RANGE_AH = (0.5, 4.0)
+# The physics twin is a cell model (Chen2020, a 5 Ah 21700, scaled by electrode area; the thermal part an
+# 18650 can whose heat transfer and heat capacity the fit scales): a module or pack measured at its
+# terminals is not one cell. Cells from 0.5 to 10 Ah keep the scaled electrode within reach of the base
+# set's geometry and the fitted thermal scales within their bounds.
+CELL_CAPACITY_RANGE_AH = (0.5, 10.0)
 CELL_VOLTAGE_MAX_V = 5.0
 # What-if runs use a stored calibration only if it reproduced its discharge this well: a fit that missed
 # its curve by more says little about the cell.
@@ -77,8 +78,8 @@ def choose_discharge(battery: Battery, cycle_index: int | None) -> curves.Discha
             [
                 FieldError(
                     "/battery",
-                    f"the physics twin's cell (an 18650 can, capacity bounds of the fit) covers "
-                    f"{low:g}-{high:g} Ah cells; this one is rated {rated:g} Ah",
+                    f"the physics twin's cell model covers {low:g}-{high:g} Ah cells; this one is rated "
+                    f"{rated:g} Ah",
                 )
             ]
         )
@@ -194,6 +195,7 @@ def calibrate_battery(
         model=physics_model,
         budget_s=budget_s,
         uncertainty=True,
+        rated_capacity_ah=float(battery.model.rated_capacity_ah),
     )
     outputs = jsonsafe.finite(
         {

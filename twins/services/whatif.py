@@ -19,9 +19,10 @@ from twins.services import calibration, health, jsonsafe
 
 logger = logging.getLogger(__name__)
 
-# A battery rated outside the cell model's range (a module or pack) is simulated as a 2 Ah cell at the
-# same C-rates, which is what the fade-rate ratios depend on.
-CELL_CAPACITY_RANGE_AH = calibration.CELL_CAPACITY_RANGE_AH
+# The physics twin is an 18650-sized cell model (its thermal model has an 18650 can); an uncalibrated
+# battery rated within this range is simulated at its own capacity, anything larger (a module or pack) as
+# a 2 Ah cell at the same C-rates, which is what the fade-rate ratios depend on.
+CELL_CAPACITY_RANGE_AH = (0.5, 4.0)
 DEFAULT_CELL_AH = 2.0
 
 
