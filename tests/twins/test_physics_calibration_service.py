@@ -243,3 +243,27 @@ def test_a_series_string_fails_the_job_with_the_reason(nasa_cell, operator_clien
     job = calibration.run(job_id)
     assert job.status == "failed" and job.error.startswith("/cycle: cycle 3 reaches 12.4 V")
     assert not TwinRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_cell_gets_one_discharge_that_a_5_ah_calibration_fits(cells):
+    """The demo's calibration cell: a 5 Ah cell (the base set's own size, bounds scaled to its rating)."""
+    from lifecycle.services import curves
+    from twins.services import calibration
+    from twins.services import demo as twins_demo
+
+    battery = Battery.objects.select_related("model", "operator").get(pk=cells[0]["id"])
+    assert twins_demo.seed_cell_discharge(battery) is True
+    assert twins_demo.seed_cell_discharge(battery) is False  # once
+    [cycle] = curves.discharge_cycles(battery)
+    curve = curves.curve_of(battery, cycle)
+    resting = curve.current_a == 0
+    assert resting.any() and (curve.current_a[~resting] == pytest.approx(-5.0))
+    assert curve.voltage_v[~resting][-1] < curve.voltage_v[0] < 4.2  # discharged, then relaxing up
+    assert curve.voltage_v[-1] > curve.voltage_v[~resting][-1]
+    run = calibration.calibrate_battery(battery, budget_s=BUDGET_S)
+    fit, start = run.outputs["fit"], run.outputs["uncalibrated"]
+    # The discharge stops at ~15 % state of charge: the fit starts at the rating, not the delivered charge.
+    assert run.outputs["partial_discharge"] is True
+    assert fit["coverage"] == 1.0 and fit["voltage_mape_pct"] < min(2.0, start["voltage_mape_pct"] / 10)
+    assert 4.0 < run.outputs["parameters"]["capacity_ah"] <= 10.0  # a 2 Ah cell's bounds would stop at 4

@@ -45,6 +45,8 @@ USABLE_VOLTAGE_MAPE_PCT = 3.0
 # A parameter counts as pinned down by the curve if its standard error is at most this share of its
 # (normalised, log-scaled for scales) range; the others trade off against each other along the curve.
 IDENTIFIED_STD_UNIT = 0.1
+# A discharge whose lowest voltage stays above this did not reach a Li-ion cut-off (2.5-3.0 V).
+PARTIAL_ABOVE_V = 3.0
 
 
 @functools.cache
@@ -164,6 +166,7 @@ def calibrate_battery(
     same records returns the stored run (a calibration is bounded by wall-clock time, so running it again
     would give a slightly different fit, and there must be one answer per input)."""
     from twins.physics.calibration import calibrate
+    from twins.physics.model import CellParameters
 
     if physics_model not in PHYSICS_MODELS:
         raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
@@ -186,6 +189,13 @@ def calibrate_battery(
             ]
         )
     ambient = cycle.ambient_c if cycle.ambient_c is not None else float(curve.temperature_c[0])
+    rated = float(battery.model.rated_capacity_ah)
+    discharging = curve.current_a < 0
+    # The default start is the capacity the discharge delivered, right for a discharge to the cut-off;
+    # one that stopped early (a BMS log, a partial cycle) delivered less than the cell holds: start at
+    # the rating instead.
+    partial = bool(discharging.any()) and float(curve.voltage_v[discharging].min()) > PARTIAL_ABOVE_V
+    start = CellParameters(capacity_ah=rated) if partial else None
     fitted = calibrate(
         curve.time_s,
         curve.voltage_v,
@@ -195,7 +205,8 @@ def calibrate_battery(
         model=physics_model,
         budget_s=budget_s,
         uncertainty=True,
-        rated_capacity_ah=float(battery.model.rated_capacity_ah),
+        rated_capacity_ah=rated,
+        start=start,
     )
     outputs = jsonsafe.finite(
         {
@@ -203,6 +214,7 @@ def calibrate_battery(
             "discharge": cycle.as_dict(),
             "ambient_c": ambient,
             "ambient_assumed": cycle.ambient_c is None,
+            "partial_discharge": partial,
             "parameters": fitted.params.as_dict(),
             "parameter_errors": fitted.parameter_errors,
             "identified_parameters": sorted(

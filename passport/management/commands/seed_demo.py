@@ -20,6 +20,7 @@ class Command(BaseCommand):
         from lifecycle.services import demo as lifecycle_demo
 
         records = lifecycle_demo.seed()
+        cell = self._calibration_cell(access[0].organisation if access else None)
         users = get_user_model().objects
         if not users.filter(username="admin").exists():
             users.create_superuser("admin", "admin@cellpass.example", admin_password)
@@ -47,3 +48,31 @@ class Command(BaseCommand):
             proof = f"{base}/api/batteries/{pack.id}/proof/"
             out.write(f"     curl -H 'Authorization: Token {first}' {proof} > proof.json")
             out.write("     python manage.py verify proof.json")
+        if cell:
+            calibrate = f"{base}/api/batteries/{cell.id}/physics-calibration/"
+            out.write(
+                f"     curl -H 'Authorization: Token {access[0].token}' -H 'Content-Type: application/json' "
+                f"""-d '{{"budget_s": 60}}' {calibrate}   # then GET it"""
+            )
+
+    def _calibration_cell(self, organisation_name: str | None):
+        """A cell of the first operator with a measured discharge, for the physics twin's calibration."""
+        from twins.services import calibration
+        from twins.services import demo as twins_demo
+
+        low, high = calibration.CELL_CAPACITY_RANGE_AH
+        cell = (
+            Battery.objects.filter(
+                kind="cell",
+                model__manufacturer__name=organisation_name,
+                model__rated_capacity_ah__gte=low,
+                model__rated_capacity_ah__lte=high,
+                operator__isnull=False,
+            )
+            .select_related("model", "operator")
+            .order_by("identifier")
+            .first()
+        )
+        if cell is not None:
+            twins_demo.seed_cell_discharge(cell)
+        return cell
