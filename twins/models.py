@@ -42,11 +42,10 @@ class TwinRun(models.Model):
         return f"{self.model} {self.model_version} on {self.battery_id}"
 
 
-class WhatIfRun(models.Model):
-    """A what-if request on a battery (protocols to compare), run by a Celery worker.
+class TwinJob(models.Model):
+    """A twin computation someone asked for, run by a Celery worker: who asked what, and how it went.
 
-    The job is its own record of who asked what and what came out; a redelivered task finds a finished
-    job and does not run it again.
+    A redelivered task finds a finished job and leaves it; one found running (its worker died) runs again.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -54,43 +53,40 @@ class WhatIfRun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    request = models.JSONField(help_text="The validated request: protocols, baseline, threshold, cycles")
     status = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
-    result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
-    # The health twin run whose RUL forecast the result scales (none: the result says what is missing).
     twin_run = models.ForeignKey(TwinRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
+
+
+class WhatIfRun(TwinJob):
+    """A what-if request on a battery (protocols to compare). ``twin_run`` is the health twin run whose RUL
+    forecast the result scales (none: the result says what is missing)."""
+
+    request = models.JSONField(help_text="The validated request: protocols, baseline, threshold, cycles")
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta(TwinJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"what-if {self.id} on {self.battery_id} ({self.status})"
 
 
-class CalibrationJob(models.Model):
-    """A request to calibrate a battery's physics twin to one of its measured discharges, run by a Celery
-    worker. The calibration itself is a ``TwinRun`` (a lifecycle record); the job says who asked, what and
-    how it went."""
+class CalibrationJob(TwinJob):
+    """A request to calibrate a battery's physics twin to one of its measured discharges. The calibration
+    itself is ``twin_run`` (a lifecycle record)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    battery = models.ForeignKey("passport.Battery", on_delete=models.CASCADE, related_name="+")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     request = models.JSONField(help_text="The validated request: cycle, physics model, budget")
-    status = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
-    error = models.TextField(blank=True)
-    twin_run = models.ForeignKey(TwinRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(TwinJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"calibration {self.id} of {self.battery_id} ({self.status})"

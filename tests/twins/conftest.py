@@ -42,3 +42,13 @@ def measured_cell(nasa_cell):  # noqa: F811  (the fixture imported above)
     battery = Battery.objects.select_related("model", "operator").get(pk=nasa_cell["id"])
     telemetry.ingest(battery, simulated_discharge_csv(), actor=battery.operator, filename="discharge.csv")
     return battery
+
+
+@pytest.fixture
+def eager(settings):
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

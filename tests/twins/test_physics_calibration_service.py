@@ -58,16 +58,6 @@ def test_calibration_fits_the_stored_discharge_and_is_recorded_once(measured_cel
     assert calibration.latest(measured_cell).pk == run.pk
 
 
-@pytest.fixture
-def eager(settings):
-    from config.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def _path(battery_id) -> str:
     return f"/api/batteries/{battery_id}/physics-calibration/"
 

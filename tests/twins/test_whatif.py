@@ -126,16 +126,6 @@ def test_public_and_other_operators_are_refused(nasa_cell, public_client, other_
     assert WhatIfRun.objects.count() == 0
 
 
-@pytest.fixture
-def eager(settings):
-    from config.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 @pytest.mark.django_db
 def test_job_runs_and_says_what_is_missing_without_a_health_twin(
     nasa_cell, operator_client, legitimate_interest_client, public_client, eager,

@@ -85,32 +85,33 @@ class WhatIfRequestSerializer(_StrictSerializer):
         return data
 
 
-class WhatIfRunSerializer(serializers.ModelSerializer):
+JOB_FIELDS = [
+    "id", "url", "battery", "status", "request", "result", "error", "twin_run", "created_at", "started_at",
+    "finished_at",
+]  # fmt: skip
+
+
+class _JobSerializer(serializers.ModelSerializer):
+    """A twin job: its request, status and result, and the URL to poll (the view named ``url_name``)."""
+
+    url_name = ""
     url = serializers.SerializerMethodField()
+
+    def get_url(self, job) -> str:
+        from django.urls import reverse
+
+        path = reverse(self.url_name, args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class WhatIfRunSerializer(_JobSerializer):
+    url_name = "what-if-run"
 
     class Meta:
         model = WhatIfRun
-        fields = [
-            "id",
-            "url",
-            "battery",
-            "status",
-            "request",
-            "result",
-            "error",
-            "twin_run",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = JOB_FIELDS
         read_only_fields = fields
-
-    def get_url(self, job: WhatIfRun) -> str:
-        from django.urls import reverse
-
-        path = reverse("what-if-run", kwargs={"run_id": job.pk})
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
 
 
 class CalibrationRequestSerializer(_StrictSerializer):
@@ -129,33 +130,14 @@ class CalibrationRequestSerializer(_StrictSerializer):
     )
 
 
-class CalibrationJobSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class CalibrationJobSerializer(_JobSerializer):
+    url_name = "physics-calibration-job"
     result = serializers.SerializerMethodField()
 
     class Meta:
         model = CalibrationJob
-        fields = [
-            "id",
-            "url",
-            "battery",
-            "status",
-            "request",
-            "result",
-            "error",
-            "twin_run",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = JOB_FIELDS
         read_only_fields = fields
-
-    def get_url(self, job: CalibrationJob) -> str:
-        from django.urls import reverse
-
-        path = reverse("physics-calibration-job", kwargs={"job_id": job.pk})
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
 
     def get_result(self, job: CalibrationJob) -> dict | None:
         """The calibration's outputs and the lifecycle record that carries them."""
