@@ -109,6 +109,16 @@ def test_every_case_has_all_three_models(report):
         assert 0 <= summary["coverage_at_50"] <= summary["cases_at_50"]
         assert summary["mean_width_at_50"] > 0 and summary["cases_every"] > summary["cases_all"]
     assert rul["models"]["power-law-fade"]["within_10_at_50"] == rul["within_10_at_50"]
+    # The issue's own end of life (70 % of rated): the 50 % cases at that threshold only.
+    at_70 = [
+        c for cell in rul["cells"] for c in cell["cases"] if c["point"] == "50%" and c["threshold"] == 0.7
+    ]
+    for model in ("power-law-fade", "rul-sequence", "rul-ensemble"):
+        eol = rul["models"][model]["end_of_life_70"]
+        assert eol["cases_at_50"] == len(at_70) > 0
+        assert eol["errors_at_50"] == [round(c["models"][model]["error"], 1) for c in at_70]
+        assert eol["within_10_at_50"] == sum(abs(e) <= 10 for e in eol["errors_at_50"])
     text = format_report(report)
     assert "rul-ensemble at 50 %" in text and "rul-sequence every 10 discharges" in text
+    assert "rul-ensemble at 50 % to 70 % of rated only" in text
     assert report["timing"]["learned_median_ms"] > 0

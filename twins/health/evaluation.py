@@ -53,6 +53,8 @@ RAW_CELLS = ("B0025", "B0029", "B0030", "B0045", "B0047")
 CAPACITY_FILE_CONDITIONS = (24.0, 2.0)
 PARTICLES = 1000
 PREDICTION_FRACTIONS = (0.5, 0.75)
+# The end of life issue 4 scores at: 70 % of rated. The report adds 80 % and 60 % for more cases.
+ISSUE_END_OF_LIFE = 0.7
 EVERY = 10
 EMPIRICAL, LEARNED, ENSEMBLE = "power-law-fade", "rul-sequence", "rul-ensemble"
 MODELS = (EMPIRICAL, LEARNED, ENSEMBLE)
@@ -391,10 +393,22 @@ def learned_fold_models(
 def _summary(cases: list[dict[str, Any]], trajectory: list[dict[str, Any]], model: str) -> dict[str, Any]:
     """At the 50 % point: within ±10, mean |error|, coverage, mean interval width; coverage over the 50 %
     and 75 % points; and the same over every-10-discharges forecasts (the whole life, early ones too)."""
-    scored = [c["models"][model] | {"point": c["point"]} for c in cases if "models" in c]
+    scored = [
+        c["models"][model] | {"point": c["point"], "threshold": c["threshold"]}
+        for c in cases
+        if "models" in c
+    ]
     at_50 = [c for c in scored if c["point"] == "50%"]
+    at_eol = [c for c in at_50 if c["threshold"] == ISSUE_END_OF_LIFE]
     every = [c["models"][model] for c in trajectory if "models" in c]
     return {
+        # The issue's own case: the 50 % point on the way to 70 % of rated (only three NASA cells get there).
+        "end_of_life_70": {
+            "cases_at_50": len(at_eol),
+            "within_10_at_50": sum(abs(c["error"]) <= 10 for c in at_eol),
+            "coverage_at_50": sum(c["covered"] for c in at_eol),
+            "errors_at_50": [round(c["error"], 1) for c in at_eol],
+        },
         "cases_at_50": len(at_50),
         "within_10_at_50": sum(abs(c["error"]) <= 10 for c in at_50),
         "mean_abs_error_at_50": float(np.mean([abs(c["error"]) for c in at_50])) if at_50 else None,

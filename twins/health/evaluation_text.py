@@ -67,6 +67,14 @@ def format_report(report: dict[str, Any]) -> str:
             )
         lines.append("")
         for model in MODELS:
+            m = rul["models"][model]["end_of_life_70"]
+            lines.append(
+                f"{model:>15} at 50 % to 70 % of rated only: |error| ≤ 10 in {m['within_10_at_50']}/"
+                f"{m['cases_at_50']}, covers {m['coverage_at_50']}/{m['cases_at_50']}, "
+                f"errors {m['errors_at_50']}"
+            )
+        lines.append("")
+        for model in MODELS:
             m = rul["models"][model]
             lines.append(
                 f"{model:>15} every {EVERY} discharges: |error| ≤ 10 in {m['within_10_every']}/"
