@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,6 +38,28 @@ class WorkerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def unfinished_tasks(self) -> set[str]:
+        """Ids of the tasks the worker has received and not yet finished, from its log."""
+        log = self.output()
+        received = set(_RECEIVED.findall(log))
+        return received - set(_FINISHED.findall(log))
+
+    def wait_idle(self, timeout: float = 90) -> bool:
+        """Wait until every task the worker received has finished, twice 0.5 s apart (a task queued by the
+        last one arrives in between); False on timeout."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            quiet = quiet + 1 if not self.unfinished_tasks() else 0
+            if quiet >= 2:
+                return True
+            time.sleep(0.5)
+        return False
+
+
+_RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] received")
+_FINISHED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] (?:succeeded|raised|retry|failed|rejected)")
 
 
 @pytest.fixture(scope="session")
@@ -103,3 +126,17 @@ def job_finished(model, pk):
         return job if job.state in ("succeeded", "failed") else None
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_flush(request):
+    """A worker test's database is flushed after it; the worker may still be running a task the test set
+    off (the health twin queued by an ingest), and a flush racing its transaction deadlocks. Wait for the
+    worker to go idle first. The database fixture is set up before this one, so torn down after it."""
+    if "celery_worker_process" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    worker = request.getfixturevalue("celery_worker_process")
+    yield
+    worker.wait_idle()
