@@ -17,14 +17,13 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from lifecycle.choices import EventType
 from lifecycle.provenance.canonical import canonical_bytes
 from lifecycle.services import curves, records
 from passport.choices import BatteryKind, JobState
 from passport.exceptions import FieldError, ValidationFailed
 from passport.models import Battery
 from twins.models import CalibrationJob, TwinRun
-from twins.services import jsonsafe
+from twins.services import jsonsafe, results
 
 logger = logging.getLogger(__name__)
 
@@ -248,23 +247,16 @@ def _stored(battery: Battery, key: str) -> TwinRun | None:
 def _store(battery: Battery, key: str, inputs: list[str], outputs: dict) -> TwinRun:
     try:
         with transaction.atomic():
-            [event] = records.append(
-                [
-                    records.Draft(
-                        battery=battery,
-                        type=EventType.TWIN_RESULT,
-                        actor=battery.operator,
-                        occurred_at=timezone.now(),
-                        payload={
-                            "model": MODEL,
-                            "version": VERSION,
-                            "model_hash": model_hash(),
-                            "inputs": inputs,
-                            "outputs": outputs,
-                        },
-                    )
-                ]
+            draft = results.record_draft(
+                battery,
+                model=MODEL,
+                version=VERSION,
+                model_hash=model_hash(),
+                inputs=inputs,
+                outputs=outputs,
+                at=timezone.now(),
             )
+            [event] = records.append([draft])
             return TwinRun.objects.create(
                 battery=battery,
                 model=MODEL,
@@ -283,7 +275,7 @@ def _store(battery: Battery, key: str, inputs: list[str], outputs: dict) -> Twin
 
 
 def latest(battery: Battery) -> TwinRun | None:
-    return TwinRun.objects.filter(battery=battery, model=MODEL).order_by("-created_at").first()
+    return results.latest_run(battery, MODEL)
 
 
 def stored_parameters(battery: Battery):

@@ -29,7 +29,7 @@ from twins.learned.combine import MODEL_NAME as ENSEMBLE_NAME
 from twins.learned.combine import VERSION as ENSEMBLE_VERSION
 from twins.learned.forecast import artifact_hash
 from twins.models import TwinRun
-from twins.services import forecasts
+from twins.services import forecasts, results
 from twins.services.life import LifeBasis, life_basis
 
 logger = logging.getLogger(__name__)
@@ -385,18 +385,14 @@ def _store(todo: list[tuple[Battery, list[str], str, dict]]) -> list[TwinRun]:
         return []
     now = timezone.now()
     drafts = [
-        records.Draft(
-            battery=battery,
-            type=EventType.TWIN_RESULT,
-            actor=battery.operator,
-            occurred_at=now,
-            payload={
-                "model": MODEL,
-                "version": VERSION,
-                "model_hash": model_hash(),
-                "inputs": inputs,
-                "outputs": outputs,
-            },
+        results.record_draft(
+            battery,
+            model=MODEL,
+            version=VERSION,
+            model_hash=model_hash(),
+            inputs=inputs,
+            outputs=outputs,
+            at=now,
         )
         for battery, inputs, _, outputs in todo
     ]
@@ -447,4 +443,4 @@ def _copy_value(value: object) -> object:
 
 
 def latest(battery: Battery) -> TwinRun | None:
-    return TwinRun.objects.filter(battery=battery, model=MODEL).order_by("-created_at").first()
+    return results.latest_run(battery, MODEL)
