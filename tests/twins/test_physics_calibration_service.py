@@ -257,3 +257,55 @@ def test_the_demo_cell_gets_one_discharge_that_a_5_ah_calibration_fits(cells):
     assert run.outputs["partial_discharge"] is True
     assert fit["coverage"] == 1.0 and fit["voltage_mape_pct"] < min(2.0, start["voltage_mape_pct"] / 10)
     assert 4.0 < run.outputs["parameters"]["capacity_ah"] <= 10.0  # a 2 Ah cell's bounds would stop at 4
+
+
+@pytest.mark.django_db
+def test_a_joint_calibration_fits_two_stored_discharges_and_cites_both_uploads(two_rate_cell):
+    from twins.services import calibration, whatif
+
+    run = calibration.calibrate_battery(two_rate_cell, cycle_indices=[1, 2], budget_s=25.0)
+    outputs = run.outputs
+    assert [entry["cycle"] for entry in outputs["discharges"]] == [1, 2]
+    for entry in outputs["discharges"]:
+        assert entry["fit"]["coverage"] == 1.0 and entry["fit"]["voltage_mape_pct"] < 1.0
+    assert outputs["fit"]["voltage_mape_pct"] < outputs["uncalibrated"]["voltage_mape_pct"]
+    # Its evidence: both uploads' lifecycle records.
+    uploads = TelemetryBatch.objects.select_related("event").filter(battery=two_rate_cell).order_by("pk")
+    hashes = [upload.event.record_hash for upload in uploads]
+    assert len(set(hashes)) == 2
+    assert [entry["record_hash"] for entry in outputs["discharges"]] == hashes
+    assert LifecycleEvent.objects.get(pk=run.record_id).payload["inputs"] == hashes
+    # Asked again: the same run, no second fit.
+    assert calibration.calibrate_battery(two_rate_cell, cycle_indices=[1, 2], budget_s=25.0).pk == run.pk
+    _, note, used = whatif.cell_parameters(two_rate_cell)
+    assert used.pk == run.pk and note.startswith("calibrated to the battery's discharge cycles 1, 2")
+
+
+@pytest.mark.django_db
+def test_the_api_queues_a_joint_calibration(
+    two_rate_cell, operator_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = operator_client.post(_path(two_rate_cell.pk), {"cycles": [2, 1]}, format="json")
+    assert response.status_code == 202, response.json()
+    assert response.json()["request"] == {"model": "SPMe", "budget_s": 120.0, "cycles": [2, 1]}
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"cycles": [1]}, "/cycles"),
+        ({"cycles": [1, 2, 1, 2, 1]}, "/cycles"),
+        ({"cycles": [1, 1]}, "/cycles/1"),
+        ({"cycles": [1, 99]}, "/cycles/1"),
+        ({"cycles": [1, -2]}, "/cycles/1"),
+        ({"cycle": 1, "cycles": [1, 2]}, "/cycles"),
+    ],
+)
+def test_bad_joint_requests_name_the_entry_and_write_nothing(two_rate_cell, operator_client, body, path):
+    response = operator_client.post(_path(two_rate_cell.pk), body, format="json")
+    assert response.status_code == 400
+    assert path in {error["path"] for error in response.json()["errors"]}, response.json()
+    assert not CalibrationJob.objects.exists() and not TwinRun.objects.exists()

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from twins.models import CalibrationJob, WhatIfRun
 from twins.physics.whatif import MAX_PROTOCOLS
-from twins.services.calibration import BUDGET_RANGE_S, DEFAULT_BUDGET_S, PHYSICS_MODELS
+from twins.services.calibration import BUDGET_RANGE_S, DEFAULT_BUDGET_S, MAX_DISCHARGES, PHYSICS_MODELS
 
 
 class _StrictSerializer(serializers.Serializer):
@@ -121,6 +121,16 @@ class CalibrationRequestSerializer(_StrictSerializer):
         min_value=0,
         help_text="Index of the stored discharge cycle to fit (as numbered in the upload); default: latest",
     )
+    cycles = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        required=False,
+        min_length=2,
+        max_length=MAX_DISCHARGES,
+        help_text=(
+            "Instead of cycle: two or more discharge cycles of the cell (e.g. at different rates or "
+            "temperatures) fitted jointly with one set of parameters"
+        ),
+    )
     model = serializers.ChoiceField(choices=PHYSICS_MODELS, default="SPMe", help_text="The PyBaMM model")
     budget_s = serializers.FloatField(
         default=DEFAULT_BUDGET_S,
@@ -128,6 +138,11 @@ class CalibrationRequestSerializer(_StrictSerializer):
         max_value=BUDGET_RANGE_S[1],
         help_text="Wall-clock budget of the fit, seconds; the best fit found by then is kept",
     )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("cycles") and attrs.get("cycle") is not None:
+            raise serializers.ValidationError({"cycles": ["give cycle or cycles, not both"]})
+        return attrs
 
 
 class CalibrationJobSerializer(_JobSerializer):

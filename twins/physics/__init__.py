@@ -3,15 +3,17 @@
 Pure Python (PyBaMM, SciPy, NumPy): no Django models, no database. See docs/physics.md.
 """
 
-from twins.physics.calibration import Calibration, calibrate, evaluate
+from twins.physics.calibration import Calibration, Discharge, calibrate, calibrate_discharges, evaluate
 from twins.physics.model import CellParameters, DischargeSimulator, SimulatedCurve, simulate_discharge
 
 __all__ = [
     "Calibration",
     "CellParameters",
+    "Discharge",
     "DischargeSimulator",
     "SimulatedCurve",
     "calibrate",
+    "calibrate_discharges",
     "evaluate",
     "simulate_discharge",
 ]

@@ -1,4 +1,4 @@
-"""Fit ``CellParameters`` to one measured discharge (voltage and temperature).
+"""Fit ``CellParameters`` to one or more measured discharges of a cell (voltage and temperature).
 
 The fit is split along the model's own weak coupling, each part by least squares:
 
@@ -16,6 +16,11 @@ The fit is split along the model's own weak coupling, each part by least squares
 3. The thermal fit again on the heat of the fitted electrochemistry, a joint polish of both sets on
    voltage and temperature residuals while the budget lasts, and a final simulation that gives the
    reported errors (from PyBaMM, not from the thermal shortcut).
+
+Several discharges of the same cell (``calibrate_discharges``: other rates, other chambers) are fitted
+jointly: one set of cell parameters, one chamber offset per discharge, the residuals of all of them in one
+least squares. One discharge at one rate leaves most parameters traded off against each other (the
+resistance against diffusion, the capacity against the balance); another rate separates them.
 
 Every parameter is optimised in a coordinate normalised to [0, 1] over its bounds (log-spaced where the
 parameter is a scale), so one trust region and one finite-difference step fit all of them. The loss is
@@ -50,6 +55,8 @@ from twins.physics.model import (
     overlap_errors,
 )
 
+# Share of a joint calibration's budget for its warm start on its fullest discharge alone.
+WARM_START_SHARE = 0.4
 # Temperature residuals are ~3x smaller than voltage ones in relative terms (0.3 % of 320 K is 1 K,
 # 1 % of 3.5 V is 35 mV); the weight makes both curves pull on the joint polish.
 TEMPERATURE_WEIGHT = 3.0
@@ -128,6 +135,8 @@ class Calibration:
     message: str = ""
     # Standard errors of the electrochemical parameters (``standard_errors``), when asked for.
     parameter_errors: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Each fitted discharge's own errors and chamber offset, in the order given (one entry for one).
+    per_discharge: list[dict[str, float]] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -145,7 +154,72 @@ class Calibration:
             "initial": self.initial,
             "message": self.message,
             "parameter_errors": self.parameter_errors,
+            "per_discharge": self.per_discharge,
         }
+
+
+@dataclass(frozen=True)
+class Discharge:
+    """One measured discharge as a calibration fits it: cleaned columns and the chamber temperature."""
+
+    time_s: np.ndarray
+    voltage_v: np.ndarray
+    current_a: np.ndarray
+    temperature_c: np.ndarray
+    ambient_c: float
+
+    @classmethod
+    def from_columns(
+        cls,
+        time_s: np.ndarray,
+        voltage_v: np.ndarray,
+        current_a: np.ndarray,
+        temperature_c: np.ndarray,
+        ambient_c: float,
+    ) -> Discharge:
+        t, (v, i, temp), _ = clean_profile(time_s, voltage_v, current_a, temperature_c)
+        if len(t) < 2:
+            raise ValueError("a discharge needs at least two samples with finite, increasing time")
+        return cls(t, v, i, temp, float(ambient_c))
+
+    def simulator(self, model: str = "SPMe") -> DischargeSimulator:
+        """The profile discretised for ``model``, from this discharge's rest voltage and temperature."""
+        return DischargeSimulator(
+            self.time_s,
+            self.current_a,
+            self.ambient_c,
+            initial_c=float(self.temperature_c[0]),
+            initial_voltage_v=float(self.voltage_v[0]),
+            model=model,
+        )
+
+
+def delivered_ah(discharge: Discharge) -> float:
+    """Charge (Ah) the discharge took out of the cell."""
+    current, time_s = discharge.current_a, discharge.time_s
+    return float(-np.sum(np.minimum(current[:-1], 0.0) * np.diff(time_s)) / 3600.0)
+
+
+def mean_discharge_current(discharge: Discharge) -> float:
+    """Mean current (A) while the cell discharges: what orders discharges from gentle to hard."""
+    discharging = discharge.current_a < 0
+    return float(-discharge.current_a[discharging].mean()) if discharging.any() else 0.0
+
+
+def combined_errors(errors: list[dict[str, float]], sample_counts: list[int]) -> dict[str, float]:
+    """Errors over every sample of several discharges: MAPEs and mean squares weighted by sample count,
+    the coverage of the least-covered discharge. One discharge's errors come back unchanged."""
+    if len(errors) == 1:
+        return dict(errors[0])
+    weights = np.asarray(sample_counts, dtype=float) / float(sum(sample_counts))
+    out = {
+        key: float(np.dot(weights, [e[key] for e in errors]))
+        for key in ("voltage_mape_pct", "temperature_mape_k_pct", "temperature_mape_c_pct")
+    }
+    for key in ("voltage_rmse_v", "temperature_rmse_k"):
+        out[key] = float(np.sqrt(np.dot(weights, [e[key] ** 2 for e in errors])))
+    out["coverage"] = float(min(e["coverage"] for e in errors))
+    return out
 
 
 def bounds_for(rated_capacity_ah: float = REFERENCE_RATED_AH) -> dict[str, Bound]:
@@ -224,43 +298,54 @@ def lumped_temperature(
 
 
 def fit_thermal(
-    curve: SimulatedCurve,
+    curves: list[SimulatedCurve],
     params: CellParameters,
-    temperature_c: np.ndarray,
-    ambient_c: float,
-    offset_k: float,
+    discharges: list[Discharge],
+    offsets_k: list[float],
     fit_ambient: bool,
-) -> tuple[CellParameters, float]:
-    """Heat transfer, heat capacity (and chamber offset) that best reproduce the measured temperature
-    under the heat the simulated electrochemistry generates; no PyBaMM run."""
-    n = len(curve.time_s)
-    if n < 3 or curve.heating_k_s is None or curve.cooling_per_w_m2k <= 0:
-        return params, offset_k
-    measured = temperature_c[:n]
-    kelvin = measured + 273.15
+) -> tuple[CellParameters, list[float]]:
+    """Heat transfer and heat capacity (shared) and each discharge's chamber offset that best reproduce
+    the measured temperatures under the heat the simulated electrochemistry generates; no PyBaMM run."""
+    usable = [
+        k
+        for k, curve in enumerate(curves)
+        if len(curve.time_s) >= 3 and curve.heating_k_s is not None and curve.cooling_per_w_m2k > 0
+    ]
+    if not usable:
+        return params, list(offsets_k)
     names = list(THERMAL)
 
     def residuals(x: np.ndarray) -> np.ndarray:
         trial = _unpack(params, names, x[:2])
-        simulated = lumped_temperature(
-            curve.time_s,
-            curve.heating_k_s,
-            curve.cooling_per_w_m2k,
-            heat_transfer_w_m2k=trial.heat_transfer_w_m2k,
-            capacity_ratio=trial.heat_capacity_scale / params.heat_capacity_scale,
-            initial_c=float(measured[0]),
-            ambient_c=ambient_c + (x[2] if fit_ambient else offset_k),
-        )
-        return (simulated - measured) / kelvin
+        parts = []
+        for slot, k in enumerate(usable):
+            curve, discharge = curves[k], discharges[k]
+            measured = discharge.temperature_c[: len(curve.time_s)]
+            simulated = lumped_temperature(
+                curve.time_s,
+                curve.heating_k_s,
+                curve.cooling_per_w_m2k,
+                heat_transfer_w_m2k=trial.heat_transfer_w_m2k,
+                capacity_ratio=trial.heat_capacity_scale / params.heat_capacity_scale,
+                initial_c=float(measured[0]),
+                ambient_c=discharge.ambient_c + (x[2 + slot] if fit_ambient else offsets_k[k]),
+            )
+            parts.append((simulated - measured) / (measured + 273.15))
+        return np.concatenate(parts)
 
-    x0 = np.concatenate((_pack(params, names), [offset_k if fit_ambient else 0.0]))
+    n = len(usable)
+    x0 = np.concatenate((_pack(params, names), [offsets_k[k] if fit_ambient else 0.0 for k in usable]))
     offset_bound = AMBIENT_OFFSET_BOUND_K if fit_ambient else 1e-9
     result = least_squares(
-        residuals, x0, bounds=([0, 0, -offset_bound], [1, 1, offset_bound]), x_scale=[0.1, 0.1, 1.0],
-        method="trf", loss="soft_l1", f_scale=0.002, max_nfev=200,
+        residuals, x0, bounds=([0, 0] + [-offset_bound] * n, [1, 1] + [offset_bound] * n),
+        x_scale=[0.1, 0.1] + [1.0] * n, method="trf", loss="soft_l1", f_scale=0.002, max_nfev=200,
     )  # fmt: skip
     fitted = _unpack(params, names, result.x[:2])
-    return fitted, float(result.x[2]) if fit_ambient else offset_k
+    offsets = list(offsets_k)
+    if fit_ambient:
+        for slot, k in enumerate(usable):
+            offsets[k] = float(result.x[2 + slot])
+    return fitted, offsets
 
 
 def calibrate(
@@ -269,6 +354,15 @@ def calibrate(
     current_a: np.ndarray,
     temperature_c: np.ndarray,
     ambient_c: float,
+    **options,
+) -> Calibration:
+    """Fit the model to one measured discharge; ``calibrate_discharges`` has the options."""
+    discharge = Discharge.from_columns(time_s, voltage_v, current_a, temperature_c, ambient_c)
+    return calibrate_discharges([discharge], **options)
+
+
+def calibrate_discharges(
+    discharges: list[Discharge],
     *,
     model: str = "SPMe",
     budget_s: float = 120.0,
@@ -278,68 +372,113 @@ def calibrate(
     uncertainty: bool = False,
     rated_capacity_ah: float = REFERENCE_RATED_AH,
 ) -> Calibration:
-    """Fit the model to one measured discharge; returns the parameters and their errors.
+    """Fit one set of cell parameters to one or more measured discharges of the same cell.
 
-    ``budget_s`` bounds the optimisation: the best parameters found when it runs out are returned.
-    ``uncertainty`` also estimates each electrochemical parameter's standard error (``parameter_errors``),
-    from one more Jacobian (12 runs) kept inside the budget. ``rated_capacity_ah`` scales the capacity's
-    bounds (``bounds_for``); the default is the 2 Ah the bounds were set for.
-    ``fit_ambient`` fits an offset (±5 K) to the nominal chamber temperature, reported separately.
+    ``budget_s`` bounds the optimisation (wall clock, setup included): the best parameters found when it
+    runs out are returned. Each discharge is simulated from its own rest voltage and temperature; each
+    gets its own chamber offset (±5 K, ``fit_ambient``), reported in ``per_discharge``, and the fit's
+    errors are over every sample of all of them. ``uncertainty`` also estimates each electrochemical
+    parameter's standard error (``parameter_errors``), from one more Jacobian kept inside the budget.
+    ``rated_capacity_ah`` scales the capacity's bounds (``bounds_for``); the default is the 2 Ah the
+    bounds were set for. ``start`` defaults to the base set at the most charge any discharge delivered.
     """
+    if not discharges:
+        raise ValueError("a calibration needs at least one discharge")
     started = time.perf_counter()
     deadline = started + budget_s
-    t, (v, i, temp), _ = clean_profile(time_s, voltage_v, current_a, temperature_c)
-    simulator = DischargeSimulator(
-        t, i, ambient_c, initial_c=float(temp[0]), initial_voltage_v=float(v[0]), model=model
-    )
     bounds = bounds_for(rated_capacity_ah)
-    params = start or initial_guess(t, i, rated_capacity_ah)
+    uncalibrated = start or max(
+        (initial_guess(d.time_s, d.current_a, rated_capacity_ah) for d in discharges),
+        key=lambda guess: guess.capacity_ah,
+    )
+    params, warm = uncalibrated, None
+    offsets = [0.0] * len(discharges)
+    if len(discharges) > 1:
+        # Continuation: a fit from the base set straight to a fast discharge stalls (at 2C most trial points
+        # hit the cut-off within minutes, where the held residual stops responding). The discharge that
+        # delivered the most charge (usually the gentlest) alone settles the capacity, balance and OCP
+        # shape first; a cell fitted to it reaches the end of the others, and the joint fit starts there.
+        fullest = max(discharges, key=lambda d: (delivered_ah(d), -mean_discharge_current(d)))
+        warm = calibrate_discharges(
+            [fullest],
+            model=model,
+            budget_s=WARM_START_SHARE * budget_s,
+            start=uncalibrated,
+            fit_ambient=fit_ambient,
+            seed=seed,
+            rated_capacity_ah=rated_capacity_ah,
+        )
+        params = warm.params
+        offsets = [warm.ambient_offset_k] * len(discharges)  # the same cell, most likely the same chamber
+    simulators = [discharge.simulator(model) for discharge in discharges]
+
+    def run_all(trial: CellParameters) -> list[SimulatedCurve]:
+        return [simulator.run(trial, offset) for simulator, offset in zip(simulators, offsets, strict=True)]
+
+    def evaluation_s() -> float:
+        """Mean cost of simulating every discharge once."""
+        return sum(simulator.mean_run_s for simulator in simulators)
+
+    def errors_of(curves: list[SimulatedCurve]) -> tuple[dict[str, float], list[dict[str, float]]]:
+        each = [
+            overlap_errors(curve, d.time_s, d.voltage_v, d.temperature_c)
+            for curve, d in zip(curves, discharges, strict=True)
+        ]
+        return combined_errors(each, [len(d.time_s) for d in discharges]), each
+
     run_started = time.perf_counter()
-    first = simulator.run(params)
-    # One run's cost sets how many screen points the budget affords and what to keep for the final run.
+    first = run_all(params)
+    # One evaluation's cost sets how many screen points the budget affords and what to keep for the end.
     run_s = time.perf_counter() - run_started
     n_starts = int(min(N_STARTS, 0.1 * budget_s / max(run_s, 1e-3)))
-    initial_errors = overlap_errors(first, t, v, temp)
-    offset = 0.0
-    params, offset = fit_thermal(first, params, temp, ambient_c, offset, fit_ambient)
-    temp_k = temp + 273.15
+    initial_errors, _ = errors_of(run_all(uncalibrated) if warm else first)
+    params, offsets = fit_thermal(first, params, discharges, offsets, fit_ambient)
     notes: list[str] = []
 
-    def padded(values: np.ndarray, n: int, fill: float) -> np.ndarray:
+    def padded(values: np.ndarray, n: int, length: int, fill: float) -> np.ndarray:
         # Past the point the solver stopped (the cut-off), hold the last value: the residual then grows
         # smoothly with the missing capacity instead of jumping, which finite differences need.
         if n == 0:
-            return np.full(len(v), fill)
-        return np.concatenate((values, np.full(len(v) - n, values[-1])))
+            return np.full(length, fill)
+        return np.concatenate((values, np.full(length - n, values[-1])))
 
-    def voltage_residuals(curve: SimulatedCurve) -> np.ndarray:
-        return (padded(curve.voltage_v, len(curve.time_s), 0.0) - v) / v
+    def voltage_residuals(curves: list[SimulatedCurve]) -> np.ndarray:
+        return np.concatenate(
+            [
+                (padded(curve.voltage_v, len(curve.time_s), len(d.voltage_v), 0.0) - d.voltage_v)
+                / d.voltage_v
+                for curve, d in zip(curves, discharges, strict=True)
+            ]
+        )
 
-    def temperature_residuals(curve: SimulatedCurve) -> np.ndarray:
-        simulated = padded(curve.temperature_c, len(curve.time_s), ambient_c)
-        return TEMPERATURE_WEIGHT * (simulated - temp) / temp_k
+    def temperature_residuals(curves: list[SimulatedCurve]) -> np.ndarray:
+        parts = []
+        for curve, d in zip(curves, discharges, strict=True):
+            simulated = padded(curve.temperature_c, len(curve.time_s), len(d.temperature_c), d.ambient_c)
+            parts.append(TEMPERATURE_WEIGHT * (simulated - d.temperature_c) / (d.temperature_c + 273.15))
+        return np.concatenate(parts)
 
     electro = list(ELECTROCHEMICAL)
     balance = electrode_balance()
 
     def stage(names: list[str], base: CellParameters, with_temperature: bool, until: float) -> dict:
         """Least squares over ``names`` (unit coordinates) from ``base``, stopped at ``until``; the best
-        point seen: its parameters, cost and simulated curve."""
-        best = {"cost": math.inf, "params": base, "curve": None}
+        point seen: its parameters, cost and simulated curves."""
+        best = {"cost": math.inf, "params": base, "curves": None}
 
         def residuals(x: np.ndarray) -> np.ndarray:
             if time.perf_counter() > until:
                 raise _BudgetExhausted
             trial = _unpack(base, names, x, bounds)
-            curve = simulator.run(trial, offset)
-            parts = [voltage_residuals(curve)]
+            curves = run_all(trial)
+            parts = [voltage_residuals(curves)]
             if with_temperature:
-                parts.append(temperature_residuals(curve))
+                parts.append(temperature_residuals(curves))
             parts.append(SHAPE_WEIGHT * balance.shape_violation(trial.ocp_shape))
             r = np.concatenate(parts)
             cost = _soft_l1(r)
             if cost < best["cost"]:
-                best.update(cost=cost, params=trial, curve=curve)
+                best.update(cost=cost, params=trial, curves=curves)
             return r
 
         x0 = _pack(base, names, bounds)
@@ -362,18 +501,18 @@ def calibrate(
     for index, seed_params in enumerate(seeds):
         remaining = electro_until - time.perf_counter()
         left = len(seeds) - index
-        if fits and simulator.mean_run_s * SEED_RUNS > remaining:
+        if fits and evaluation_s() * SEED_RUNS > remaining:
             break  # a seed that cannot settle is not worth starting
         # Share the time between the seeds left if they all look affordable (the first run, which also
         # compiles, over-estimates the cost); a seed that converges early leaves its rest to the next.
-        share = remaining / left if simulator.mean_run_s * SEED_RUNS * left <= remaining else remaining
+        share = remaining / left if evaluation_s() * SEED_RUNS * left <= remaining else remaining
         fits.append(stage(electro, seed_params, False, time.perf_counter() + share))
     fitted = min(fits, key=lambda fit: fit["cost"])
     # Seeds that converged early leave budget: restart from random points around the best fit so far
     # (basin hopping) while another full least squares still fits in.
     rng = np.random.default_rng(seed)
     restarts = 0
-    while time.perf_counter() + simulator.mean_run_s * SEED_RUNS < electro_until:
+    while time.perf_counter() + evaluation_s() * SEED_RUNS < electro_until:
         jump = _pack(fitted["params"], electro, bounds)
         jump += rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
         start_at = _unpack(fitted["params"], electro, np.clip(jump, 0, 1), bounds)
@@ -382,30 +521,30 @@ def calibrate(
         if fit["cost"] < fitted["cost"]:
             fitted = fit
     notes.append(f"{len(fits)} seed(s), {restarts} restart(s)")
+    if warm is not None:
+        notes.insert(0, f"warm start on the fullest discharge ({warm.n_simulations} simulations)")
     params = fitted["params"]
-    if fitted["curve"] is not None:
-        params, offset = fit_thermal(fitted["curve"], params, temp, ambient_c, offset, fit_ambient)
-    # The polish needs a Jacobian or two (15 runs each) to be worth starting. Its last run may start just
-    # before its stop and two more follow it (the re-run for the thermal fit, the final score): reserve
-    # four runs and a second so the whole calibration ends within the budget.
-    reserve = 4 * simulator.mean_run_s + 1.0
+    if fitted["curves"] is not None:
+        params, offsets = fit_thermal(fitted["curves"], params, discharges, offsets, fit_ambient)
+    # The polish needs a Jacobian or two (15 evaluations each) to be worth starting. Its last evaluation
+    # may start just before its stop and two more follow it (the re-run for the thermal fit, the final
+    # score): reserve four and a second so the whole calibration ends within the budget.
+    reserve = 4 * evaluation_s() + 1.0
     if uncertainty:
-        reserve += (len(electro) + 1) * simulator.mean_run_s
-    if time.perf_counter() < deadline - reserve - 15 * simulator.mean_run_s:
+        reserve += (len(electro) + 1) * evaluation_s()
+    if time.perf_counter() < deadline - reserve - 15 * evaluation_s():
         polished = stage(electro + list(THERMAL), params, True, deadline - reserve)["params"]
-        curve = simulator.run(polished, offset)
-        params, offset = fit_thermal(curve, polished, temp, ambient_c, offset, fit_ambient)
-    errors = score(simulator, params, v, temp, offset)
+        params, offsets = fit_thermal(run_all(polished), polished, discharges, offsets, fit_ambient)
+    errors, each = errors_of(run_all(params))
     parameter_errors = (
-        standard_errors(
-            lambda trial: voltage_residuals(simulator.run(trial, offset)), params, electro, bounds=bounds
-        )
+        standard_errors(lambda trial: voltage_residuals(run_all(trial)), params, electro, bounds=bounds)
         if uncertainty
         else {}
     )
     return Calibration(
         params=params,
-        ambient_offset_k=offset,
+        # One discharge: its offset; several: their mean, what a held-out discharge of the cell starts from.
+        ambient_offset_k=float(np.mean(offsets)),
         voltage_mape_pct=errors["voltage_mape_pct"],
         temperature_mape_k_pct=errors["temperature_mape_k_pct"],
         temperature_mape_c_pct=errors["temperature_mape_c_pct"],
@@ -413,11 +552,15 @@ def calibrate(
         temperature_rmse_k=errors["temperature_rmse_k"],
         coverage=errors["coverage"],
         wall_s=time.perf_counter() - started,
-        n_simulations=simulator.n_runs,
+        n_simulations=sum(simulator.n_runs for simulator in simulators) + (warm.n_simulations if warm else 0),
         model=model,
         initial=initial_errors,
         message="; ".join(notes),
         parameter_errors=parameter_errors,
+        per_discharge=[
+            {**e, "ambient_c": d.ambient_c, "ambient_offset_k": offset}
+            for e, d, offset in zip(each, discharges, offsets, strict=True)
+        ],
     )
 
 
@@ -516,11 +659,14 @@ def evaluate(
     ambient_c: float,
 ) -> dict[str, float]:
     """Errors of calibrated parameters on another (held-out) discharge of the same cell."""
-    t, (v, i, temp), _ = clean_profile(time_s, voltage_v, current_a, temperature_c)
-    simulator = DischargeSimulator(
-        t, i, ambient_c, initial_c=float(temp[0]), initial_voltage_v=float(v[0]), model=calibration.model
+    discharge = Discharge.from_columns(time_s, voltage_v, current_a, temperature_c, ambient_c)
+    return score(
+        discharge.simulator(calibration.model),
+        calibration.params,
+        discharge.voltage_v,
+        discharge.temperature_c,
+        calibration.ambient_offset_k,
     )
-    return score(simulator, calibration.params, v, temp, calibration.ambient_offset_k)
 
 
 class _BudgetExhausted(Exception):

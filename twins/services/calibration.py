@@ -1,10 +1,13 @@
-"""A battery's own physics twin: calibrate PyBaMM to one of its stored discharges, record the result.
+"""A battery's own physics twin: calibrate PyBaMM to its stored discharges, record the result.
 
 The calibration (``twins.physics.calibration``) is a twin run like the health twin's: a lifecycle record
 carrying the model, its version and code hash, the hash of the upload the discharge came from and the
 fitted parameters with their standard errors, keyed by (battery, model, version, input hash) so a
 redelivered job finds the stored result instead of storing a second one. What-if runs on the battery then
 simulate the calibrated cell instead of the base parameter set (``stored_parameters``).
+
+A request names one discharge (``cycle``, default the latest) or several (``cycles``: two to
+``MAX_DISCHARGES`` of the cell's discharges, e.g. at different rates) fitted jointly.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ USABLE_VOLTAGE_MAPE_PCT = 3.0
 # A parameter counts as pinned down by the curve if its standard error is at most this share of its
 # (normalised, log-scaled for scales) range; the others trade off against each other along the curve.
 IDENTIFIED_STD_UNIT = 0.1
+# A joint fit simulates every discharge at every step: more than this and a budget of minutes buys too few
+# steps to fit anything.
+MAX_DISCHARGES = 4
 # A discharge whose lowest voltage stays above this did not reach a Li-ion cut-off (2.5-3.0 V).
 PARTIAL_ABOVE_V = 3.0
 
@@ -60,8 +66,8 @@ def model_hash() -> str:
     return digest.hexdigest()
 
 
-def choose_discharge(battery: Battery, cycle_index: int | None) -> curves.DischargeCycle:
-    """The discharge to calibrate on, or a ``ValidationFailed`` naming the field that rules it out."""
+def check_cell(battery: Battery) -> None:
+    """A ``ValidationFailed`` at ``/battery`` unless the physics twin's cell model covers the battery."""
     if battery.model.kind != BatteryKind.CELL:
         raise ValidationFailed(
             [
@@ -84,6 +90,11 @@ def choose_discharge(battery: Battery, cycle_index: int | None) -> curves.Discha
                 )
             ]
         )
+
+
+def choose_discharge(battery: Battery, cycle_index: int | None) -> curves.DischargeCycle:
+    """The discharge to calibrate on, or a ``ValidationFailed`` naming the field that rules it out."""
+    check_cell(battery)
     cycle = curves.find_discharge(battery, cycle_index)
     if cycle is None:
         if cycle_index is None:
@@ -97,13 +108,40 @@ def choose_discharge(battery: Battery, cycle_index: int | None) -> curves.Discha
     return cycle
 
 
+def choose_discharges(battery: Battery, cycle_indices: list[int]) -> list[curves.DischargeCycle]:
+    """The discharges of a joint calibration, in the order asked; every missing or repeated one is named
+    (``/cycles/<position>``) in one ``ValidationFailed``."""
+    check_cell(battery)
+    if not 2 <= len(cycle_indices) <= MAX_DISCHARGES:
+        raise ValidationFailed(
+            [FieldError("/cycles", f"two to {MAX_DISCHARGES} discharge cycles (one: use cycle)")]
+        )
+    found, errors = [], []
+    for position, index in enumerate(cycle_indices):
+        if index in cycle_indices[:position]:
+            errors.append(FieldError(f"/cycles/{position}", f"cycle {index} is already in the list"))
+            continue
+        cycle = curves.find_discharge(battery, index)
+        if cycle is None:
+            message = f"no stored discharge cycle {index} with enough samples to fit"
+            errors.append(FieldError(f"/cycles/{position}", message))
+        found.append(cycle)
+    if errors:
+        raise ValidationFailed(errors)
+    return found
+
+
 def submit(battery: Battery, request: dict, *, user=None) -> CalibrationJob:
     """Check the request against the stored data, store the job and queue it after the commit."""
-    cycle = choose_discharge(battery, request.get("cycle"))
+    request = {name: value for name, value in request.items() if value is not None}
+    if request.get("cycles"):
+        chosen = {"cycles": [cycle.cycle_index for cycle in choose_discharges(battery, request["cycles"])]}
+    else:
+        chosen = {"cycle": choose_discharge(battery, request.get("cycle")).cycle_index}
     job = CalibrationJob.objects.create(
         battery=battery,
         requested_by=user if getattr(user, "is_authenticated", False) else None,
-        request={**request, "cycle": cycle.cycle_index},
+        request={**request, **chosen},
     )
     from twins.calibration_tasks import calibrate_physics
 
@@ -123,6 +161,7 @@ def run(job_id: str) -> CalibrationJob:
         job.twin_run = calibrate_battery(
             job.battery,
             cycle_index=request.get("cycle"),
+            cycle_indices=request.get("cycles"),
             physics_model=request.get("model", "SPMe"),
             budget_s=request.get("budget_s", DEFAULT_BUDGET_S),
         )
@@ -138,15 +177,23 @@ def run(job_id: str) -> CalibrationJob:
     return job
 
 
-def _input_hash(battery: Battery, cycle: curves.DischargeCycle, physics_model: str, budget_s: float) -> str:
+def _input_hash(
+    battery: Battery, cycles: list[curves.DischargeCycle], physics_model: str, budget_s: float
+) -> str:
+    # One discharge keeps the key it had before joint fits existed, so its stored runs still answer.
+    which = (
+        {"cycle": cycles[0].cycle_index}
+        if len(cycles) == 1
+        else {"cycles": [cycle.cycle_index for cycle in cycles]}
+    )
     return hashlib.sha256(
         canonical_bytes(
             {
                 "battery": battery.identifier,
                 "model": MODEL,
                 "version": VERSION,
-                "inputs": [cycle.record_hash],
-                "cycle": cycle.cycle_index,
+                "inputs": [cycle.record_hash for cycle in cycles],
+                **which,
                 "physics_model": physics_model,
                 "budget_s": float(budget_s),
             }
@@ -154,65 +201,97 @@ def _input_hash(battery: Battery, cycle: curves.DischargeCycle, physics_model: s
     ).hexdigest()
 
 
-def calibrate_battery(
-    battery: Battery,
-    *,
-    cycle_index: int | None = None,
-    physics_model: str = "SPMe",
-    budget_s: float = DEFAULT_BUDGET_S,
-) -> TwinRun:
-    """Calibrate on the chosen discharge and record the result, once per input: the same request on the
-    same records returns the stored run (a calibration is bounded by wall-clock time, so running it again
-    would give a slightly different fit, and there must be one answer per input)."""
-    from twins.physics.calibration import calibrate
-    from twins.physics.model import CellParameters
+def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str):
+    """The stored curve of ``cycle`` as the fit takes it, or a ``ValidationFailed`` at ``path``."""
+    from twins.physics.calibration import Discharge
 
-    if physics_model not in PHYSICS_MODELS:
-        raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
-    cycle = choose_discharge(battery, cycle_index)
-    key = _input_hash(battery, cycle, physics_model, budget_s)
-    stored = _stored(battery, key)
-    if stored is not None:
-        return stored
     curve = curves.curve_of(battery, cycle)
     if len(curve.time_s) < curves.MIN_SAMPLES:
-        raise ValidationFailed([FieldError("/cycle", f"cycle {cycle.cycle_index} has no stored samples")])
+        raise ValidationFailed([FieldError(path, f"cycle {cycle.cycle_index} has no stored samples")])
     if float(curve.voltage_v.max()) > CELL_VOLTAGE_MAX_V:
         raise ValidationFailed(
             [
                 FieldError(
-                    "/cycle",
+                    path,
                     f"cycle {cycle.cycle_index} reaches {curve.voltage_v.max():.1f} V: a series string, not "
                     "one cell; the physics twin is a cell model",
                 )
             ]
         )
     ambient = cycle.ambient_c if cycle.ambient_c is not None else float(curve.temperature_c[0])
-    rated = float(battery.model.rated_capacity_ah)
     discharging = curve.current_a < 0
-    # The default start is the capacity the discharge delivered, right for a discharge to the cut-off;
-    # one that stopped early (a BMS log, a partial cycle) delivered less than the cell holds: start at
-    # the rating instead.
+    # A discharge that stopped early (a BMS log, a partial cycle) delivered less than the cell holds.
     partial = bool(discharging.any()) and float(curve.voltage_v[discharging].min()) > PARTIAL_ABOVE_V
-    start = CellParameters(capacity_ah=rated) if partial else None
-    fitted = calibrate(
-        curve.time_s,
-        curve.voltage_v,
-        curve.current_a,
-        curve.temperature_c,
-        ambient,
+    discharge = Discharge.from_columns(
+        curve.time_s, curve.voltage_v, curve.current_a, curve.temperature_c, ambient
+    )
+    return discharge, partial
+
+
+def calibrate_battery(
+    battery: Battery,
+    *,
+    cycle_index: int | None = None,
+    cycle_indices: list[int] | None = None,
+    physics_model: str = "SPMe",
+    budget_s: float = DEFAULT_BUDGET_S,
+) -> TwinRun:
+    """Calibrate on the chosen discharge (or jointly on ``cycle_indices``) and record the result, once per
+    input: the same request on the same records returns the stored run (a calibration is bounded by
+    wall-clock time, so running it again would give a slightly different fit, and there must be one
+    answer per input)."""
+    from twins.physics.calibration import calibrate_discharges
+    from twins.physics.model import CellParameters
+
+    if physics_model not in PHYSICS_MODELS:
+        raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
+    if cycle_indices:
+        cycles = choose_discharges(battery, list(cycle_indices))
+        paths = [f"/cycles/{position}" for position in range(len(cycles))]
+    else:
+        cycles = [choose_discharge(battery, cycle_index)]
+        paths = ["/cycle"]
+    key = _input_hash(battery, cycles, physics_model, budget_s)
+    stored = _stored(battery, key)
+    if stored is not None:
+        return stored
+    measured = [_measured(battery, cycle, path) for cycle, path in zip(cycles, paths, strict=True)]
+    discharges = [discharge for discharge, _ in measured]
+    rated = float(battery.model.rated_capacity_ah)
+    # The default start is the most charge a discharge delivered, right for a discharge to the cut-off;
+    # if every one stopped early, none shows what the cell holds: start at the rating instead.
+    partial = all(is_partial for _, is_partial in measured)
+    fitted = calibrate_discharges(
+        discharges,
         model=physics_model,
         budget_s=budget_s,
         uncertainty=True,
         rated_capacity_ah=rated,
-        start=start,
+        start=CellParameters(capacity_ah=rated) if partial else None,
     )
+    fit_keys = (
+        "voltage_mape_pct", "temperature_mape_k_pct", "temperature_mape_c_pct", "voltage_rmse_v",
+        "temperature_rmse_k", "coverage",
+    )  # fmt: skip
     outputs = jsonsafe.finite(
         {
             "physics_model": physics_model,
-            "discharge": cycle.as_dict(),
-            "ambient_c": ambient,
-            "ambient_assumed": cycle.ambient_c is None,
+            "discharge": cycles[0].as_dict(),
+            "discharges": [
+                {
+                    **cycle.as_dict(),
+                    "ambient_c": discharge.ambient_c,
+                    "ambient_assumed": cycle.ambient_c is None,
+                    "partial_discharge": is_partial,
+                    "ambient_offset_k": errors["ambient_offset_k"],
+                    "fit": {name: errors[name] for name in fit_keys},
+                }
+                for cycle, (discharge, is_partial), errors in zip(
+                    cycles, measured, fitted.per_discharge, strict=True
+                )
+            ],
+            "ambient_c": discharges[0].ambient_c,
+            "ambient_assumed": cycles[0].ambient_c is None,
             "partial_discharge": partial,
             "parameters": fitted.params.as_dict(),
             "parameter_errors": fitted.parameter_errors,
@@ -222,14 +301,7 @@ def calibrate_battery(
                 if error["std_unit"] <= IDENTIFIED_STD_UNIT
             ),
             "ambient_offset_k": fitted.ambient_offset_k,
-            "fit": {
-                "voltage_mape_pct": fitted.voltage_mape_pct,
-                "temperature_mape_k_pct": fitted.temperature_mape_k_pct,
-                "temperature_mape_c_pct": fitted.temperature_mape_c_pct,
-                "voltage_rmse_v": fitted.voltage_rmse_v,
-                "temperature_rmse_k": fitted.temperature_rmse_k,
-                "coverage": fitted.coverage,
-            },
+            "fit": {name: getattr(fitted, name) for name in fit_keys},
             "uncalibrated": fitted.initial,
             "simulations": fitted.n_simulations,
             "wall_s": fitted.wall_s,
@@ -237,7 +309,8 @@ def calibrate_battery(
             "message": fitted.message,
         }
     )
-    return _store(battery, key, [cycle.record_hash], outputs)
+    inputs = list(dict.fromkeys(cycle.record_hash for cycle in cycles))  # two cycles of one upload: once
+    return _store(battery, key, inputs, outputs)
 
 
 def _stored(battery: Battery, key: str) -> TwinRun | None:

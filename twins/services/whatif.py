@@ -68,11 +68,18 @@ def cell_parameters(battery: Battery):
     calibrated, run_or_reason = calibration.stored_parameters(battery)
     if calibrated is not None:
         fit = run_or_reason.outputs["fit"]
-        discharge = run_or_reason.outputs.get("discharge", {})
+        fitted_to = [d.get("cycle") for d in run_or_reason.outputs.get("discharges", [])] or [
+            run_or_reason.outputs.get("discharge", {}).get("cycle")
+        ]
+        which = (
+            f"discharge cycle {fitted_to[0]}"
+            if len(fitted_to) == 1
+            else f"discharge cycles {', '.join(str(c) for c in fitted_to)}"
+        )
         return (
             calibrated,
             (
-                f"calibrated to the battery's discharge cycle {discharge.get('cycle')} (physics calibration "
+                f"calibrated to the battery's {which} (physics calibration "
                 f"{run_or_reason.pk}, voltage MAPE {fit['voltage_mape_pct']:.2f} %, temperature MAPE "
                 f"{fit['temperature_mape_k_pct']:.2f} % K)"
             ),

@@ -1,0 +1,79 @@
+"""Calibrating one set of cell parameters to several discharges at once (``calibrate_discharges``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twins.physics.calibration import (
+    Discharge,
+    calibrate_discharges,
+    combined_errors,
+    delivered_ah,
+    mean_discharge_current,
+)
+from twins.physics.model import CellParameters
+
+pybamm = pytest.importorskip("pybamm")
+
+TRUE_CELL = CellParameters(capacity_ah=1.85, contact_resistance_ohm=0.09, diffusivity_scale=0.5)
+
+
+def _discharge(current_a: float, ambient_c: float = 25.0) -> Discharge:
+    """A minute at rest, then a constant-current discharge of ``TRUE_CELL`` to 2.7 V."""
+    from twins.physics.model import simulate_discharge
+
+    time_s = np.arange(0.0, 60.0 + 8000.0 / current_a, 20.0 / current_a)
+    current = np.where(time_s < 60.0, 0.0, -current_a)
+    curve = simulate_discharge(TRUE_CELL, time_s, current, ambient_c, initial_voltage_v=4.19)
+    below = np.flatnonzero(curve.voltage_v < 2.7)
+    n = int(below[0]) if len(below) else len(curve.time_s)
+    return Discharge.from_columns(
+        curve.time_s[:n], curve.voltage_v[:n], current[:n], curve.temperature_c[:n], ambient_c
+    )
+
+
+def test_two_rates_fitted_jointly_pin_down_what_one_rate_trades_off():
+    slow, fast = _discharge(1.0), _discharge(4.0, ambient_c=15.0)
+    fit = calibrate_discharges([fast, slow], budget_s=25.0, uncertainty=True)
+    # Each discharge is reproduced from its own rest state, chamber and current.
+    assert [entry["ambient_c"] for entry in fit.per_discharge] == [15.0, 25.0]
+    for entry in fit.per_discharge:
+        assert entry["coverage"] == 1.0
+        assert entry["voltage_mape_pct"] < 0.5
+    # The fit's errors are over every sample of both.
+    counts = [len(fast.time_s), len(slow.time_s)]
+    weighted = np.dot(counts, [e["voltage_mape_pct"] for e in fit.per_discharge]) / sum(counts)
+    assert fit.voltage_mape_pct == pytest.approx(weighted)
+    assert fit.voltage_mape_pct < fit.initial["voltage_mape_pct"]
+    assert fit.message.startswith("warm start on the fullest discharge")
+    # One discharge trades the resistance against diffusion (the single-discharge service test shows
+    # neither identified); the second rate separates them: both identified and near the truth.
+    for name in ("contact_resistance_ohm", "diffusivity_scale"):
+        assert fit.parameter_errors[name]["std_unit"] <= 0.1, name
+    assert fit.params.contact_resistance_ohm == pytest.approx(TRUE_CELL.contact_resistance_ohm, rel=0.25)
+    assert fit.params.capacity_ah == pytest.approx(TRUE_CELL.capacity_ah, rel=0.05)
+
+
+def test_errors_over_several_discharges_weigh_each_sample_once():
+    first = {"voltage_mape_pct": 1.0, "temperature_mape_k_pct": 0.1, "temperature_mape_c_pct": 2.0,
+             "voltage_rmse_v": 0.03, "temperature_rmse_k": 1.0, "coverage": 1.0}  # fmt: skip
+    second = {"voltage_mape_pct": 4.0, "temperature_mape_k_pct": 0.4, "temperature_mape_c_pct": 8.0,
+              "voltage_rmse_v": 0.06, "temperature_rmse_k": 2.0, "coverage": 0.8}  # fmt: skip
+    combined = combined_errors([first, second], [300, 100])
+    assert combined["voltage_mape_pct"] == pytest.approx(1.75)
+    assert combined["temperature_mape_k_pct"] == pytest.approx(0.175)
+    assert combined["voltage_rmse_v"] == pytest.approx(np.sqrt(0.75 * 0.03**2 + 0.25 * 0.06**2))
+    assert combined["coverage"] == 0.8  # the least-covered discharge
+    assert combined_errors([second], [100]) == second
+
+
+def test_what_orders_discharges_for_the_warm_start_and_what_is_refused():
+    time_s = np.arange(5.0) * 900.0
+    rest_then_2a = Discharge.from_columns(time_s, np.full(5, 3.7), [0, -2, -2, -2, 0], np.full(5, 25.0), 25)
+    assert mean_discharge_current(rest_then_2a) == 2.0
+    assert delivered_ah(rest_then_2a) == pytest.approx(1.5)  # 2 A over three 15-minute steps
+    with pytest.raises(ValueError, match="at least two samples"):
+        Discharge.from_columns([0.0], [3.7], [-1.0], [25.0], 25.0)
+    with pytest.raises(ValueError, match="at least one discharge"):
+        calibrate_discharges([])
