@@ -251,6 +251,8 @@ def test_the_demo_cell_gets_one_discharge_that_a_5_ah_calibration_fits(cells):
     assert resting.any() and (curve.current_a[~resting] == pytest.approx(-5.0))
     assert curve.voltage_v[~resting][-1] < curve.voltage_v[0] < 4.2  # discharged, then relaxing up
     assert curve.voltage_v[-1] > curve.voltage_v[~resting][-1]
+    # A 5 Ah cell at 1C in a 25 °C chamber warms by a few kelvin (the 2 Ah can's thermal mass gave 56 °C).
+    assert 25.0 < curve.temperature_c.max() < 35.0
     run = calibration.calibrate_battery(battery, budget_s=BUDGET_S)
     fit, start = run.outputs["fit"], run.outputs["uncalibrated"]
     # The discharge stops at ~15 % state of charge: the fit starts at the rating, not the delivered charge.

@@ -1,7 +1,8 @@
 """The twins' part of the demo: one cell with a measured discharge, so its physics twin can be calibrated.
 
 The discharge is made by the physics twin itself (the base set aged a little: 3 % less capacity and more
-resistance), a 1C discharge to ~15 % state of charge followed by a rest, as a cycler would record it.
+resistance; its thermal mass scaled to its size), a 1C discharge to ~15 % state of charge followed by a
+rest, as a cycler would record it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ def discharge_csv(rated_capacity_ah: float, start: dt.datetime) -> bytes:
     """A 1C discharge for DISCHARGE_S and a rest for REST_S, simulated, as a CSV upload."""
     from twins.physics.model import CellParameters, simulate_discharge
 
-    cell = CellParameters(capacity_ah=0.97 * rated_capacity_ah, contact_resistance_ohm=0.03)
+    # The model's thermal part is an 18650 can (a 2 Ah cell's); a bigger cell has more thermal mass and
+    # surface, else a 5 Ah cell at 1C would heat to 56 °C where a real one warms by a few kelvin.
+    cell = CellParameters(
+        capacity_ah=0.97 * rated_capacity_ah,
+        contact_resistance_ohm=0.03,
+        heat_capacity_scale=rated_capacity_ah / 2.0,
+        heat_transfer_w_m2k=50.0,
+    )
     time_s = np.arange(0.0, DISCHARGE_S + REST_S, SAMPLE_S)
     current = np.where(time_s < DISCHARGE_S, -rated_capacity_ah, 0.0)
     curve = simulate_discharge(cell, time_s, current, 25.0, initial_voltage_v=4.18)
