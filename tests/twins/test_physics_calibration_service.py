@@ -46,6 +46,10 @@ def test_calibration_fits_the_stored_discharge_and_is_recorded_once(measured_cel
     upload = TelemetryBatch.objects.select_related("event").get(battery=measured_cell)
     assert outputs["discharge"]["record_hash"] == upload.event.record_hash
     assert outputs["discharge"]["cycle"] == 1 and outputs["ambient_assumed"] is True
+    # The upload starts mid-discharge: its first voltage is not a rest voltage, and the result says so.
+    [warning] = outputs["warnings"]
+    assert warning.startswith("cycle 1 starts under load (-1.00 A)")
+    assert outputs["discharges"][0]["starts_under_load"] is True
     record = LifecycleEvent.objects.get(pk=run.record_id)
     assert record.type == EventType.TWIN_RESULT and record.payload["inputs"] == [upload.event.record_hash]
     assert record.payload["outputs"]["parameters"] == outputs["parameters"]
@@ -236,7 +240,7 @@ def test_a_series_string_fails_the_job_with_the_reason(nasa_cell, operator_clien
 
 
 @pytest.mark.django_db
-def test_the_demo_cell_gets_one_discharge_that_a_5_ah_calibration_fits(cells):
+def test_the_demo_cell_gets_a_1c_and_a_2c_discharge_that_a_5_ah_calibration_fits(cells):
     """The demo's calibration cell: a 5 Ah cell (the base set's own size, bounds scaled to its rating)."""
     from lifecycle.services import curves
     from twins.services import calibration
@@ -245,20 +249,26 @@ def test_the_demo_cell_gets_one_discharge_that_a_5_ah_calibration_fits(cells):
     battery = Battery.objects.select_related("model", "operator").get(pk=cells[0]["id"])
     assert twins_demo.seed_cell_discharge(battery) is True
     assert twins_demo.seed_cell_discharge(battery) is False  # once
-    [cycle] = curves.discharge_cycles(battery)
-    curve = curves.curve_of(battery, cycle)
-    resting = curve.current_a == 0
-    assert resting.any() and (curve.current_a[~resting] == pytest.approx(-5.0))
-    assert curve.voltage_v[~resting][-1] < curve.voltage_v[0] < 4.2  # discharged, then relaxing up
-    assert curve.voltage_v[-1] > curve.voltage_v[~resting][-1]
-    # A 5 Ah cell at 1C in a 25 °C chamber warms by a few kelvin (the 2 Ah can's thermal mass gave 56 °C).
-    assert 25.0 < curve.temperature_c.max() < 35.0
-    run = calibration.calibrate_battery(battery, budget_s=BUDGET_S)
+    cycles = curves.discharge_cycles(battery)
+    assert [cycle.cycle_index for cycle in cycles] == [1, 2]
+    for cycle, amps in zip(cycles, (5.0, 10.0), strict=True):
+        curve = curves.curve_of(battery, cycle)
+        resting = curve.current_a == 0
+        assert curve.current_a[0] == 0  # it starts at rest: the fit's initial state is its rest voltage
+        assert resting.any() and (curve.current_a[~resting] == pytest.approx(-amps))
+        assert curve.voltage_v[~resting][-1] < curve.voltage_v[0] < 4.2  # discharged, then relaxing up
+        assert curve.voltage_v[-1] > curve.voltage_v[~resting][-1]
+        assert cycle.discharge_ah == pytest.approx(0.83 * 5.0, rel=0.02)  # the same charge at both rates
+        # A 5 Ah cell in a 25 °C chamber warms by kelvins, not to the 56 °C the 2 Ah can's mass gave at 1C.
+        assert 25.0 < curve.temperature_c.max() < (35.0 if amps == 5.0 else 55.0)
+    run = calibration.calibrate_battery(battery, cycle_index=1, budget_s=BUDGET_S)
     fit, start = run.outputs["fit"], run.outputs["uncalibrated"]
     # The discharge stops at ~15 % state of charge: the fit starts at the rating, not the delivered charge.
     assert run.outputs["partial_discharge"] is True
     assert fit["coverage"] == 1.0 and fit["voltage_mape_pct"] < min(2.0, start["voltage_mape_pct"] / 10)
-    assert 4.0 < run.outputs["parameters"]["capacity_ah"] <= 10.0  # a 2 Ah cell's bounds would stop at 4
+    # It started from rest, so the fit finds the cell's capacity (above a 2 Ah cell's bound of 4 Ah).
+    assert run.outputs["parameters"]["capacity_ah"] == pytest.approx(0.97 * 5.0, rel=0.15)
+    assert run.outputs["warnings"] == []
 
 
 @pytest.mark.django_db

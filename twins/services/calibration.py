@@ -50,6 +50,8 @@ IDENTIFIED_STD_UNIT = 0.1
 # A joint fit simulates every discharge at every step: more than this and a budget of minutes buys too few
 # steps to fit anything.
 MAX_DISCHARGES = 4
+# A first sample at more than this share of the rated current (1C) is under load, not at rest.
+UNDER_LOAD_SHARE = 0.02
 # A discharge whose lowest voltage stays above this did not reach a Li-ion cut-off (2.5-3.0 V).
 PARTIAL_ABOVE_V = 3.0
 
@@ -202,7 +204,8 @@ def _input_hash(
 
 
 def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str):
-    """The stored curve of ``cycle`` as the fit takes it, or a ``ValidationFailed`` at ``path``."""
+    """(the stored curve of ``cycle`` as the fit takes it, partial?, warning or ""), or a
+    ``ValidationFailed`` at ``path``."""
     from twins.physics.calibration import Discharge
 
     curve = curves.curve_of(battery, cycle)
@@ -225,7 +228,18 @@ def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str):
     discharge = Discharge.from_columns(
         curve.time_s, curve.voltage_v, curve.current_a, curve.temperature_c, ambient
     )
-    return discharge, partial
+    # The model starts where its open-circuit voltage is the first voltage: right after a rest, too low
+    # by the polarisation under load (a lower state of charge than the cell was at) mid-discharge.
+    first_a = float(discharge.current_a[0])
+    rated = float(battery.model.rated_capacity_ah)
+    warning = (
+        f"cycle {cycle.cycle_index} starts under load ({first_a:.2f} A): its first voltage is taken as the "
+        "rest voltage, so the model starts at a lower state of charge than the cell was at and the fit "
+        "makes up for it with other parameters; upload the rest before the discharge"
+        if abs(first_a) > UNDER_LOAD_SHARE * rated
+        else ""
+    )
+    return discharge, partial, warning
 
 
 def calibrate_battery(
@@ -256,11 +270,11 @@ def calibrate_battery(
     if stored is not None:
         return stored
     measured = [_measured(battery, cycle, path) for cycle, path in zip(cycles, paths, strict=True)]
-    discharges = [discharge for discharge, _ in measured]
+    discharges = [discharge for discharge, _, _ in measured]
     rated = float(battery.model.rated_capacity_ah)
     # The default start is the most charge a discharge delivered, right for a discharge to the cut-off;
     # if every one stopped early, none shows what the cell holds: start at the rating instead.
-    partial = all(is_partial for _, is_partial in measured)
+    partial = all(is_partial for _, is_partial, _ in measured)
     fitted = calibrate_discharges(
         discharges,
         model=physics_model,
@@ -283,16 +297,18 @@ def calibrate_battery(
                     "ambient_c": discharge.ambient_c,
                     "ambient_assumed": cycle.ambient_c is None,
                     "partial_discharge": is_partial,
+                    "starts_under_load": bool(warning),
                     "ambient_offset_k": errors["ambient_offset_k"],
                     "fit": {name: errors[name] for name in fit_keys},
                 }
-                for cycle, (discharge, is_partial), errors in zip(
+                for cycle, (discharge, is_partial, warning), errors in zip(
                     cycles, measured, fitted.per_discharge, strict=True
                 )
             ],
             "ambient_c": discharges[0].ambient_c,
             "ambient_assumed": cycles[0].ambient_c is None,
             "partial_discharge": partial,
+            "warnings": [warning for _, _, warning in measured if warning],
             "parameters": fitted.params.as_dict(),
             "parameter_errors": fitted.parameter_errors,
             "identified_parameters": sorted(

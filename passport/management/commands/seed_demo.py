@@ -54,6 +54,10 @@ class Command(BaseCommand):
                 f"     curl -H 'Authorization: Token {access[0].token}' -H 'Content-Type: application/json' "
                 f"""-d '{{"budget_s": 60}}' {calibrate}   # then GET it"""
             )
+            out.write(
+                f"     curl -H 'Authorization: Token {access[0].token}' -H 'Content-Type: application/json' "
+                f"""-d '{{"cycles": [1, 2], "budget_s": 60}}' {calibrate}   # 1C and 2C jointly"""
+            )
 
     def _calibration_cell(self, organisation_name: str | None):
         """A cell of the first operator with a measured discharge, for the physics twin's calibration."""
