@@ -27,7 +27,8 @@ import numpy as np
 
 from lifecycle.telemetry import read_nasa_mat
 from lifecycle.telemetry.frame import Step
-from twins.physics.calibration import Discharge, calibrate, calibrate_discharges, evaluate
+from twins.physics.calibration import calibrate, calibrate_discharges, evaluate
+from twins.physics.discharge import Discharge
 
 RAW = Path(__file__).resolve().parents[2] / "shared/data/nasa-pcoe/raw"
 CELLS = ("B0025", "B0029", "B0030", "B0045", "B0047")

@@ -20,7 +20,8 @@ import json
 
 import numpy as np
 
-from twins.physics.calibration import Discharge, calibrate_discharges
+from twins.physics.calibration import calibrate_discharges
+from twins.physics.discharge import Discharge
 from twins.physics.model import CellParameters, simulate_discharge
 
 TRUE_CELL = CellParameters(

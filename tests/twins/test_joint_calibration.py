@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twins.physics.calibration import (
-    Discharge,
-    calibrate_discharges,
-    combined_errors,
-    delivered_ah,
-    mean_discharge_current,
-)
+from twins.physics.calibration import calibrate_discharges
+from twins.physics.discharge import Discharge, combined_errors, delivered_ah, mean_discharge_current
 from twins.physics.model import CellParameters
 
 pybamm = pytest.importorskip("pybamm")

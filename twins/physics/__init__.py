@@ -3,7 +3,8 @@
 Pure Python (PyBaMM, SciPy, NumPy): no Django models, no database. See docs/physics.md.
 """
 
-from twins.physics.calibration import Calibration, Discharge, calibrate, calibrate_discharges, evaluate
+from twins.physics.calibration import Calibration, calibrate, calibrate_discharges, evaluate
+from twins.physics.discharge import Discharge
 from twins.physics.model import CellParameters, DischargeSimulator, SimulatedCurve, simulate_discharge
 
 __all__ = [

@@ -206,7 +206,7 @@ def _input_hash(
 def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str):
     """(the stored curve of ``cycle`` as the fit takes it, partial?, warning or ""), or a
     ``ValidationFailed`` at ``path``."""
-    from twins.physics.calibration import Discharge
+    from twins.physics.discharge import Discharge
 
     curve = curves.curve_of(battery, cycle)
     if len(curve.time_s) < curves.MIN_SAMPLES:
