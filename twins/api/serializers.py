@@ -127,8 +127,8 @@ class CalibrationRequestSerializer(_StrictSerializer):
         min_length=2,
         max_length=MAX_DISCHARGES,
         help_text=(
-            "Instead of cycle: two or more discharge cycles of the cell (e.g. at different rates or "
-            "temperatures) fitted jointly with one set of parameters"
+            f"Instead of cycle: two to {MAX_DISCHARGES} discharge cycles of the cell (e.g. at different "
+            "rates or temperatures) fitted jointly with one set of parameters"
         ),
     )
     model = serializers.ChoiceField(choices=PHYSICS_MODELS, default="SPMe", help_text="The PyBaMM model")

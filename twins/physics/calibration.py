@@ -52,6 +52,7 @@ from twins.physics.model import (
     DischargeSimulator,
     SimulatedCurve,
     electrode_balance,
+    held_to_end,
     overlap_errors,
 )
 
@@ -166,11 +167,9 @@ def bounds_for(rated_capacity_ah: float = REFERENCE_RATED_AH) -> dict[str, Bound
     return {**BOUNDS, "capacity_ah": Bound(capacity.low * ratio, capacity.high * ratio)}
 
 
-def initial_guess(
-    time_s: np.ndarray, current_a: np.ndarray, rated_capacity_ah: float = REFERENCE_RATED_AH
-) -> CellParameters:
+def initial_guess(discharge: Discharge, rated_capacity_ah: float = REFERENCE_RATED_AH) -> CellParameters:
     """Uncalibrated start: the base set at the capacity the measured discharge actually delivered."""
-    discharged = -np.sum(np.minimum(current_a[:-1], 0.0) * np.diff(time_s)) / 3600 if len(time_s) > 1 else 0
+    discharged = delivered_ah(discharge)
     bound = bounds_for(rated_capacity_ah)["capacity_ah"]
     capacity = (
         float(np.clip(1.05 * discharged, bound.low, bound.high)) if discharged > 0.05 else rated_capacity_ah
@@ -324,7 +323,7 @@ def calibrate_discharges(
     deadline = started + budget_s
     bounds = bounds_for(rated_capacity_ah)
     uncalibrated = start or max(
-        (initial_guess(d.time_s, d.current_a, rated_capacity_ah) for d in discharges),
+        (initial_guess(d, rated_capacity_ah) for d in discharges),
         key=lambda guess: guess.capacity_ah,
     )
     params, warm = uncalibrated, None
@@ -371,18 +370,15 @@ def calibrate_discharges(
     params, offsets = fit_thermal(first, params, discharges, offsets, fit_ambient)
     notes: list[str] = []
 
-    def padded(values: np.ndarray, n: int, length: int, fill: float) -> np.ndarray:
+    def padded(values: np.ndarray, length: int, fill: float) -> np.ndarray:
         # Past the point the solver stopped (the cut-off), hold the last value: the residual then grows
         # smoothly with the missing capacity instead of jumping, which finite differences need.
-        if n == 0:
-            return np.full(length, fill)
-        return np.concatenate((values, np.full(length - n, values[-1])))
+        return held_to_end(values, length) if len(values) else np.full(length, fill)
 
     def voltage_residuals(curves: list[SimulatedCurve]) -> np.ndarray:
         return np.concatenate(
             [
-                (padded(curve.voltage_v, len(curve.time_s), len(d.voltage_v), 0.0) - d.voltage_v)
-                / d.voltage_v
+                (padded(curve.voltage_v, len(d.voltage_v), 0.0) - d.voltage_v) / d.voltage_v
                 for curve, d in zip(curves, discharges, strict=True)
             ]
         )
@@ -390,7 +386,7 @@ def calibrate_discharges(
     def temperature_residuals(curves: list[SimulatedCurve]) -> np.ndarray:
         parts = []
         for curve, d in zip(curves, discharges, strict=True):
-            simulated = padded(curve.temperature_c, len(curve.time_s), len(d.temperature_c), d.ambient_c)
+            simulated = padded(curve.temperature_c, len(d.temperature_c), d.ambient_c)
             parts.append(TEMPERATURE_WEIGHT * (simulated - d.temperature_c) / (d.temperature_c + 273.15))
         return np.concatenate(parts)
 

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -27,6 +28,9 @@ from passport.exceptions import FieldError, ValidationFailed
 from passport.models import Battery
 from twins.models import CalibrationJob, TwinRun
 from twins.services import jsonsafe, results
+
+if TYPE_CHECKING:  # the physics package (PyBaMM) is imported where a calibration runs, not with this module
+    from twins.physics.discharge import Discharge
 
 logger = logging.getLogger(__name__)
 
@@ -203,9 +207,14 @@ def _input_hash(
     ).hexdigest()
 
 
-def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str):
-    """(the stored curve of ``cycle`` as the fit takes it, partial?, warning or ""), or a
-    ``ValidationFailed`` at ``path``."""
+class _Measured(NamedTuple):
+    discharge: Discharge  # the stored curve as the fit takes it
+    partial: bool  # stopped above a Li-ion cut-off
+    warning: str  # why the fit may mislead, or ""
+
+
+def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str) -> _Measured:
+    """The stored curve of ``cycle`` as the fit takes it, or a ``ValidationFailed`` at ``path``."""
     from twins.physics.discharge import Discharge
 
     curve = curves.curve_of(battery, cycle)
@@ -239,7 +248,7 @@ def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str):
         if abs(first_a) > UNDER_LOAD_SHARE * rated
         else ""
     )
-    return discharge, partial, warning
+    return _Measured(discharge, partial, warning)
 
 
 def calibrate_battery(
@@ -270,11 +279,11 @@ def calibrate_battery(
     if stored is not None:
         return stored
     measured = [_measured(battery, cycle, path) for cycle, path in zip(cycles, paths, strict=True)]
-    discharges = [discharge for discharge, _, _ in measured]
+    discharges = [m.discharge for m in measured]
     rated = float(battery.model.rated_capacity_ah)
     # The default start is the most charge a discharge delivered, right for a discharge to the cut-off;
     # if every one stopped early, none shows what the cell holds: start at the rating instead.
-    partial = all(is_partial for _, is_partial, _ in measured)
+    partial = all(m.partial for m in measured)
     fitted = calibrate_discharges(
         discharges,
         model=physics_model,
@@ -294,21 +303,19 @@ def calibrate_battery(
             "discharges": [
                 {
                     **cycle.as_dict(),
-                    "ambient_c": discharge.ambient_c,
+                    "ambient_c": m.discharge.ambient_c,
                     "ambient_assumed": cycle.ambient_c is None,
-                    "partial_discharge": is_partial,
-                    "starts_under_load": bool(warning),
+                    "partial_discharge": m.partial,
+                    "starts_under_load": bool(m.warning),
                     "ambient_offset_k": errors["ambient_offset_k"],
                     "fit": {name: errors[name] for name in fit_keys},
                 }
-                for cycle, (discharge, is_partial, warning), errors in zip(
-                    cycles, measured, fitted.per_discharge, strict=True
-                )
+                for cycle, m, errors in zip(cycles, measured, fitted.per_discharge, strict=True)
             ],
             "ambient_c": discharges[0].ambient_c,
             "ambient_assumed": cycles[0].ambient_c is None,
             "partial_discharge": partial,
-            "warnings": [warning for _, _, warning in measured if warning],
+            "warnings": [m.warning for m in measured if m.warning],
             "parameters": fitted.params.as_dict(),
             "parameter_errors": fitted.parameter_errors,
             "identified_parameters": sorted(
