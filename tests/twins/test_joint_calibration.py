@@ -72,3 +72,24 @@ def test_what_orders_discharges_for_the_warm_start_and_what_is_refused():
         Discharge.from_columns([0.0], [3.7], [-1.0], [25.0], 25.0)
     with pytest.raises(ValueError, match="at least one discharge"):
         calibrate_discharges([])
+
+
+def test_a_discharge_logged_under_load_has_its_rest_voltage_fitted():
+    """A field log that starts mid-load: its first voltage is 0.19 V below the rest voltage. Taken as the
+    rest voltage, the model starts at too low a charge and the fit bends other parameters to make up; fitted
+    as one more unknown, the cell and its rest voltage are both recovered."""
+    loaded = _discharge(1.0)
+    under_load = np.flatnonzero(loaded.current_a < 0)
+    columns = (loaded.time_s, loaded.voltage_v, loaded.current_a, loaded.temperature_c)
+    log = Discharge.from_columns(*(column[under_load] for column in columns), 25.0, at_rest=False)
+    assert 4.19 - log.voltage_v[0] > 0.15
+    fit = calibrate_discharges([log], budget_s=25.0)
+    [entry] = fit.per_discharge
+    assert entry["rest_voltage_fitted"] is True
+    assert entry["rest_voltage_v"] == pytest.approx(4.19, abs=0.03)
+    assert fit.voltage_mape_pct < 0.1 and fit.coverage == 1.0
+    assert fit.params.contact_resistance_ohm == pytest.approx(TRUE_CELL.contact_resistance_ohm, rel=0.3)
+    # A discharge from rest keeps its first voltage.
+    at_rest = calibrate_discharges([_discharge(4.0)], budget_s=3.0)
+    assert at_rest.per_discharge[0]["rest_voltage_fitted"] is False
+    assert at_rest.per_discharge[0]["rest_voltage_v"] == pytest.approx(4.19, abs=1e-3)

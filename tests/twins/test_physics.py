@@ -115,3 +115,38 @@ def test_dfn_runs_through_the_same_api():
                        start=CellParameters(capacity_ah=1.9), fit_ambient=False)  # fmt: skip
     assert fitted.model == "DFN" and fitted.coverage == pytest.approx(1.0)
     assert fitted.voltage_mape_pct <= fitted.initial["voltage_mape_pct"]
+
+
+def test_a_batch_of_trials_gives_what_each_trial_gives_alone():
+    time_s, current = _constant_discharge(4.0, 1400.0, step_s=20.0)
+    sim = DischargeSimulator(time_s, current, 24.0, initial_c=24.0, initial_voltage_v=4.19, threads=2)
+    trials = [
+        (CellParameters(contact_resistance_ohm=0.03), 0.0),
+        (CellParameters(contact_resistance_ohm=0.06), 1.5),
+        # Far too resistive: stops at the cut-off within seconds, without spoiling the others.
+        (CellParameters(contact_resistance_ohm=0.5, reaction_rate_scale=0.01), 0.0),
+        (CellParameters(contact_resistance_ohm=0.03), 0.0, 3.9),  # from another rest voltage
+    ]
+    batch = sim.run_many(trials)
+    alone = [sim.run(*trial) for trial in trials]
+    assert [curve.coverage for curve in batch] == [curve.coverage for curve in alone]
+    assert batch[2].coverage < 0.1 and "stopped" in batch[2].message
+    for together, single in zip(batch, alone, strict=True):
+        np.testing.assert_array_equal(together.voltage_v, single.voltage_v)
+        np.testing.assert_array_equal(together.temperature_c, single.temperature_c)
+    # The warmer chamber and the lower start show up where they should.
+    assert batch[1].temperature_c[-1] > batch[0].temperature_c[-1]
+    assert batch[3].voltage_v[0] < batch[0].voltage_v[0] and batch[3].time_s[-1] < batch[0].time_s[-1]
+    assert sim.n_runs == 2 * len(trials) and sim.run_many([]) == []
+
+
+def test_solver_threads_come_from_the_setting(monkeypatch):
+    from twins.physics.model import physics_threads
+
+    monkeypatch.setenv("CELLPASS_PHYSICS_THREADS", "3")
+    assert physics_threads() == 3
+    monkeypatch.setenv("CELLPASS_PHYSICS_THREADS", "two")
+    with pytest.raises(ValueError, match="CELLPASS_PHYSICS_THREADS must be a whole number, not 'two'"):
+        physics_threads()
+    monkeypatch.delenv("CELLPASS_PHYSICS_THREADS")
+    assert physics_threads() >= 1

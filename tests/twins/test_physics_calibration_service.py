@@ -46,10 +46,14 @@ def test_calibration_fits_the_stored_discharge_and_is_recorded_once(measured_cel
     upload = TelemetryBatch.objects.select_related("event").get(battery=measured_cell)
     assert outputs["discharge"]["record_hash"] == upload.event.record_hash
     assert outputs["discharge"]["cycle"] == 1 and outputs["ambient_assumed"] is True
-    # The upload starts mid-discharge: its first voltage is not a rest voltage, and the result says so.
+    # The upload starts under load: its first voltage is not a rest voltage, so the rest voltage is fitted
+    # (the cell was simulated from 4.19 V), and the result says so.
     [warning] = outputs["warnings"]
-    assert warning.startswith("cycle 1 starts under load (-1.00 A)")
-    assert outputs["discharges"][0]["starts_under_load"] is True
+    assert warning.startswith("cycle 1 starts under load (-1.00 A): its rest voltage was not recorded")
+    [entry] = outputs["discharges"]
+    assert entry["starts_under_load"] is True and entry["rest_voltage_fitted"] is True
+    assert entry["rest_voltage_v"] == pytest.approx(4.19, abs=0.05)
+    assert entry["rest_voltage_std_v"] > 0  # the rest voltage is among the uncertainty's coordinates
     record = LifecycleEvent.objects.get(pk=run.record_id)
     assert record.type == EventType.TWIN_RESULT and record.payload["inputs"] == [upload.event.record_hash]
     assert record.payload["outputs"]["parameters"] == outputs["parameters"]
@@ -275,7 +279,7 @@ def test_the_demo_cell_gets_a_1c_and_a_2c_discharge_that_a_5_ah_calibration_fits
 def test_a_joint_calibration_fits_two_stored_discharges_and_cites_both_uploads(two_rate_cell):
     from twins.services import calibration, whatif
 
-    run = calibration.calibrate_battery(two_rate_cell, cycle_indices=[1, 2], budget_s=25.0)
+    run = calibration.calibrate_battery(two_rate_cell, cycle_indices=[1, 2], budget_s=40.0)
     outputs = run.outputs
     assert [entry["cycle"] for entry in outputs["discharges"]] == [1, 2]
     for entry in outputs["discharges"]:
@@ -288,7 +292,7 @@ def test_a_joint_calibration_fits_two_stored_discharges_and_cites_both_uploads(t
     assert [entry["record_hash"] for entry in outputs["discharges"]] == hashes
     assert LifecycleEvent.objects.get(pk=run.record_id).payload["inputs"] == hashes
     # Asked again: the same run, no second fit.
-    assert calibration.calibrate_battery(two_rate_cell, cycle_indices=[1, 2], budget_s=25.0).pk == run.pk
+    assert calibration.calibrate_battery(two_rate_cell, cycle_indices=[1, 2], budget_s=40.0).pk == run.pk
     _, note, used = whatif.cell_parameters(two_rate_cell)
     assert used.pk == run.pk and note.startswith("calibrated to the battery's discharge cycles 1, 2")
 

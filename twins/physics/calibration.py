@@ -48,6 +48,7 @@ from scipy.stats import qmc
 
 from twins.physics.discharge import Discharge, combined_errors, delivered_ah, mean_discharge_current
 from twins.physics.model import (
+    FULL_VOLTAGE_V,
     CellParameters,
     DischargeSimulator,
     SimulatedCurve,
@@ -112,6 +113,12 @@ SHAPE_WEIGHT = 0.1
 SEED_RUNS = 150
 # Restarts jump this far (unit coordinates, each way) from the best fit so far.
 RESTART_RADIUS = 0.1
+# A discharge that did not start at rest has its rest voltage fitted, up to this far above full (a cell
+# just off its charge relaxes from above 4.2 V).
+REST_HEADROOM_V = 0.05
+# Forward-difference step of the fit's Jacobian, in unit coordinates (scipy's default relative step for
+# "2-point" would be ~1.5e-8, far inside the solver's noise).
+DIFF_STEP = 1e-3
 # Multi-start screen: this many Sobol points within +-SCREEN_RADIUS (unit coordinates) of the start.
 N_STARTS = 8
 SCREEN_RADIUS = 0.15
@@ -296,6 +303,200 @@ def calibrate(
     return calibrate_discharges([discharge], **options)
 
 
+@dataclass(frozen=True)
+class _Point:
+    """A trial of the fit: cell parameters and the rest voltage each discharge starts from."""
+
+    params: CellParameters
+    rests_v: tuple[float, ...]
+
+
+class _Fit:
+    """What every stage of one calibration shares: the discharges, their simulators, and the chamber offsets
+    found so far (the thermal fit sets them between stages)."""
+
+    def __init__(
+        self, discharges: list[Discharge], model: str, offsets: list[float], bounds: dict[str, Bound]
+    ):
+        self.discharges = discharges
+        self.simulators = [discharge.simulator(model) for discharge in discharges]
+        self.offsets = list(offsets)
+        self.bounds = bounds
+        self.balance = electrode_balance()
+        # The discharges that did not start at rest: their rest voltage is a parameter of the fit, between
+        # the first (loaded) voltage and a little above full.
+        self.free_rests = [k for k, d in enumerate(discharges) if not d.at_rest]
+        self.rest_bounds = {
+            k: Bound(first, max(FULL_VOLTAGE_V + REST_HEADROOM_V, first + REST_HEADROOM_V), log=False)
+            for k in self.free_rests
+            for first in [float(discharges[k].voltage_v[0])]
+        }
+
+    # Simulation
+    def run_batch(self, points: list[_Point]) -> list[list[SimulatedCurve]]:
+        """Every discharge simulated at every point (each discharge's points in one threaded batch); per
+        point, its curves in the order of ``discharges``."""
+        per_discharge = [
+            simulator.run_many([(point.params, offset, point.rests_v[k]) for point in points])
+            for k, (simulator, offset) in enumerate(zip(self.simulators, self.offsets, strict=True))
+        ]
+        return [list(curves) for curves in zip(*per_discharge, strict=True)]
+
+    def run(self, point: _Point) -> list[SimulatedCurve]:
+        return self.run_batch([point])[0]
+
+    def evaluation_s(self) -> float:
+        """Mean cost of simulating every discharge once, alone."""
+        return sum(simulator.mean_run_s for simulator in self.simulators)
+
+    def batch_s(self, n: int) -> float:
+        """Expected cost of simulating every discharge for ``n`` points in a batch."""
+        return sum(simulator.batch_cost_s(n) for simulator in self.simulators)
+
+    @property
+    def n_simulations(self) -> int:
+        return sum(simulator.n_runs for simulator in self.simulators)
+
+    # Residuals and errors
+    def errors_of(self, curves: list[SimulatedCurve]) -> tuple[dict[str, float], list[dict[str, float]]]:
+        each = [
+            overlap_errors(curve, d.time_s, d.voltage_v, d.temperature_c)
+            for curve, d in zip(curves, self.discharges, strict=True)
+        ]
+        return combined_errors(each, [len(d.time_s) for d in self.discharges]), each
+
+    def voltage_residuals(self, curves: list[SimulatedCurve]) -> np.ndarray:
+        return np.concatenate(
+            [
+                (_padded(curve.voltage_v, len(d.voltage_v), 0.0) - d.voltage_v) / d.voltage_v
+                for curve, d in zip(curves, self.discharges, strict=True)
+            ]
+        )
+
+    def temperature_residuals(self, curves: list[SimulatedCurve]) -> np.ndarray:
+        parts = []
+        for curve, d in zip(curves, self.discharges, strict=True):
+            simulated = _padded(curve.temperature_c, len(d.temperature_c), d.ambient_c)
+            parts.append(TEMPERATURE_WEIGHT * (simulated - d.temperature_c) / (d.temperature_c + 273.15))
+        return np.concatenate(parts)
+
+    def residuals(self, point: _Point, curves: list[SimulatedCurve], with_temperature: bool) -> np.ndarray:
+        parts = [self.voltage_residuals(curves)]
+        if with_temperature:
+            parts.append(self.temperature_residuals(curves))
+        parts.append(SHAPE_WEIGHT * self.balance.shape_violation(point.params.ocp_shape))
+        return np.concatenate(parts)
+
+    # Coordinates: the named parameters, then the free rest voltages, each in [0, 1]
+    def pack(self, point: _Point, names: list[str]) -> np.ndarray:
+        rests = [self.rest_bounds[k].to_unit(point.rests_v[k]) for k in self.free_rests]
+        return np.concatenate((_pack(point.params, names, self.bounds), rests))
+
+    def unpack(self, base: _Point, names: list[str], x: np.ndarray) -> _Point:
+        params = _unpack(base.params, names, x[: len(names)], self.bounds)
+        rests = list(base.rests_v)
+        for slot, k in enumerate(self.free_rests):
+            rests[k] = self.rest_bounds[k].from_unit(float(x[len(names) + slot]))
+        return _Point(params, tuple(rests))
+
+    def standard_errors(self, point: _Point, names: list[str]) -> tuple[dict, dict[int, float]]:
+        """``names``' standard errors at ``point`` (``unit_standard_errors`` on the voltage residuals, with
+        the free rest voltages among the coordinates, so a parameter that trades off against a rest
+        voltage shows it), and each free rest voltage's, in volts."""
+        u0 = self.pack(point, names)
+
+        def residuals_at(us: list[np.ndarray]) -> list[np.ndarray]:
+            points = [self.unpack(point, names, u) for u in us]
+            return [self.voltage_residuals(curves) for curves in self.run_batch(points)]
+
+        std = unit_standard_errors(residuals_at, u0)
+        rests = {
+            k: float(std[len(names) + slot]) * (self.rest_bounds[k].high - self.rest_bounds[k].low)
+            for slot, k in enumerate(self.free_rests)
+        }
+        return _described(point.params, names, u0, std, self.bounds), rests
+
+    def start_rests(self, params: CellParameters) -> tuple[float, ...]:
+        """Each discharge's rest voltage to start from: its first voltage if it started at rest; if not, that
+        voltage plus the drop the model shows under the same current at ``params`` (one simulation)."""
+        rests = [float(d.voltage_v[0]) for d in self.discharges]
+        for k in self.free_rests:
+            first = rests[k]
+            curve = self.simulators[k].run(params, self.offsets[k], first)
+            drop = first - float(curve.voltage_v[0]) if len(curve.voltage_v) else 0.0
+            rests[k] = float(
+                np.clip(first + max(drop, 0.0), self.rest_bounds[k].low, self.rest_bounds[k].high)
+            )
+        return tuple(rests)
+
+    def stage(
+        self,
+        names: list[str],
+        base: _Point,
+        with_temperature: bool,
+        until: float,
+        *,
+        n_starts: int,
+        seed: int,
+        notes: list[str],
+    ) -> dict:
+        """Least squares over ``names`` and the free rest voltages (unit coordinates) from ``base``, stopped
+        at ``until``; the best point seen: its ``point``, ``cost`` and simulated ``curves``."""
+        best = {"cost": math.inf, "point": base, "curves": None}
+        last: dict[str, np.ndarray | None] = {"x": None, "r": None}
+
+        def residual_batch(xs: list[np.ndarray]) -> list[np.ndarray]:
+            # A batch is started only if it is expected to end in time; a lone point if time is left.
+            if time.perf_counter() + (self.batch_s(len(xs)) if len(xs) > 1 else 0.0) > until:
+                raise _BudgetExhausted
+            points = [self.unpack(base, names, x) for x in xs]
+            out = []
+            for point, curves in zip(points, self.run_batch(points), strict=True):
+                r = self.residuals(point, curves, with_temperature)
+                cost = _soft_l1(r)
+                if cost < best["cost"]:
+                    best.update(cost=cost, point=point, curves=curves)
+                out.append(r)
+            return out
+
+        def residuals(x: np.ndarray) -> np.ndarray:
+            r = residual_batch([x])[0]
+            last.update(x=np.array(x, dtype=float), r=r)
+            return r
+
+        def jacobian(x: np.ndarray) -> np.ndarray:
+            # Forward differences as scipy's "2-point" takes them within the [0, 1] bounds (a step that
+            # would leave them goes the other way), every column's simulation in one batch.
+            shifted = []
+            for k in range(len(x)):
+                point = np.array(x, dtype=float)
+                point[k] += DIFF_STEP if x[k] + DIFF_STEP <= 1.0 else -DIFF_STEP
+                shifted.append(point)
+            steps = [point[k] - x[k] for k, point in enumerate(shifted)]  # the steps as represented
+            known = last["x"] is not None and np.array_equal(last["x"], x)
+            values = residual_batch(shifted if known else [*shifted, np.array(x, dtype=float)])
+            r0 = last["r"] if known else values[-1]
+            return np.column_stack([(values[k] - r0) / h for k, h in enumerate(steps)])
+
+        x0 = self.pack(base, names)
+        try:
+            x0 = _screen(residual_batch, x0, n_starts, seed) if not with_temperature else x0
+            result = least_squares(
+                residuals, x0, jac=jacobian, bounds=(0.0, 1.0), method="trf", x_scale=0.1,
+                loss="soft_l1", f_scale=F_SCALE, max_nfev=400, xtol=1e-8, ftol=1e-8,
+            )  # fmt: skip
+            notes.append(str(result.message))
+        except _BudgetExhausted:
+            notes.append("budget exhausted; best parameters so far")
+        return best
+
+
+def _padded(values: np.ndarray, length: int, fill: float) -> np.ndarray:
+    # Past the point the solver stopped (the cut-off), hold the last value: the residual then grows smoothly
+    # with the missing capacity instead of jumping, which finite differences need.
+    return held_to_end(values, length) if len(values) else np.full(length, fill)
+
+
 def calibrate_discharges(
     discharges: list[Discharge],
     *,
@@ -312,7 +513,8 @@ def calibrate_discharges(
     ``budget_s`` bounds the optimisation (wall clock, setup included): the best parameters found when it
     runs out are returned. Each discharge is simulated from its own rest voltage and temperature; each
     gets its own chamber offset (±5 K, ``fit_ambient``), reported in ``per_discharge``, and the fit's
-    errors are over every sample of all of them. ``uncertainty`` also estimates each electrochemical
+    errors are over every sample of all of them. A discharge that did not start at rest (``at_rest``
+    False) gets its rest voltage fitted too. ``uncertainty`` also estimates each electrochemical
     parameter's standard error (``parameter_errors``), from one more Jacobian kept inside the budget.
     ``rated_capacity_ah`` scales the capacity's bounds (``bounds_for``); the default is the 2 Ah the
     bounds were set for. ``start`` defaults to the base set at the most charge any discharge delivered.
@@ -345,138 +547,95 @@ def calibrate_discharges(
         )
         params = warm.params
         offsets = [warm.ambient_offset_k] * len(discharges)  # the same cell, most likely the same chamber
-    simulators = [discharge.simulator(model) for discharge in discharges]
-
-    def run_all(trial: CellParameters) -> list[SimulatedCurve]:
-        return [simulator.run(trial, offset) for simulator, offset in zip(simulators, offsets, strict=True)]
-
-    def evaluation_s() -> float:
-        """Mean cost of simulating every discharge once."""
-        return sum(simulator.mean_run_s for simulator in simulators)
-
-    def errors_of(curves: list[SimulatedCurve]) -> tuple[dict[str, float], list[dict[str, float]]]:
-        each = [
-            overlap_errors(curve, d.time_s, d.voltage_v, d.temperature_c)
-            for curve, d in zip(curves, discharges, strict=True)
-        ]
-        return combined_errors(each, [len(d.time_s) for d in discharges]), each
-
+    fit = _Fit(discharges, model, offsets, bounds)
+    measured_rests = tuple(float(d.voltage_v[0]) for d in discharges)
     run_started = time.perf_counter()
-    first = run_all(params)
+    point = _Point(params, fit.start_rests(params))
+    if warm is not None:
+        warm_rest = warm.per_discharge[0]["rest_voltage_v"]
+        point = _Point(
+            params,
+            tuple(warm_rest if d is fullest else v for d, v in zip(discharges, point.rests_v, strict=True)),
+        )
+    first = fit.run(point)
     # One evaluation's cost sets how many screen points the budget affords and what to keep for the end.
     run_s = time.perf_counter() - run_started
     n_starts = int(min(N_STARTS, 0.1 * budget_s / max(run_s, 1e-3)))
-    initial_errors, _ = errors_of(run_all(uncalibrated) if warm else first)
-    params, offsets = fit_thermal(first, params, discharges, offsets, fit_ambient)
+    # The uncalibrated model: the start parameters, each discharge from its first voltage.
+    initial_errors, _ = fit.errors_of(
+        first if warm is None and not fit.free_rests else fit.run(_Point(uncalibrated, measured_rests))
+    )
+    params, fit.offsets = fit_thermal(first, point.params, discharges, fit.offsets, fit_ambient)
+    point = _Point(params, point.rests_v)
     notes: list[str] = []
-
-    def padded(values: np.ndarray, length: int, fill: float) -> np.ndarray:
-        # Past the point the solver stopped (the cut-off), hold the last value: the residual then grows
-        # smoothly with the missing capacity instead of jumping, which finite differences need.
-        return held_to_end(values, length) if len(values) else np.full(length, fill)
-
-    def voltage_residuals(curves: list[SimulatedCurve]) -> np.ndarray:
-        return np.concatenate(
-            [
-                (padded(curve.voltage_v, len(d.voltage_v), 0.0) - d.voltage_v) / d.voltage_v
-                for curve, d in zip(curves, discharges, strict=True)
-            ]
-        )
-
-    def temperature_residuals(curves: list[SimulatedCurve]) -> np.ndarray:
-        parts = []
-        for curve, d in zip(curves, discharges, strict=True):
-            simulated = padded(curve.temperature_c, len(d.temperature_c), d.ambient_c)
-            parts.append(TEMPERATURE_WEIGHT * (simulated - d.temperature_c) / (d.temperature_c + 273.15))
-        return np.concatenate(parts)
-
     electro = list(ELECTROCHEMICAL)
-    balance = electrode_balance()
 
-    def stage(names: list[str], base: CellParameters, with_temperature: bool, until: float) -> dict:
-        """Least squares over ``names`` (unit coordinates) from ``base``, stopped at ``until``; the best
-        point seen: its parameters, cost and simulated curves."""
-        best = {"cost": math.inf, "params": base, "curves": None}
+    def stage(names: list[str], base: _Point, with_temperature: bool, until: float) -> dict:
+        return fit.stage(names, base, with_temperature, until, n_starts=n_starts, seed=seed, notes=notes)
 
-        def residuals(x: np.ndarray) -> np.ndarray:
-            if time.perf_counter() > until:
-                raise _BudgetExhausted
-            trial = _unpack(base, names, x, bounds)
-            curves = run_all(trial)
-            parts = [voltage_residuals(curves)]
-            if with_temperature:
-                parts.append(temperature_residuals(curves))
-            parts.append(SHAPE_WEIGHT * balance.shape_violation(trial.ocp_shape))
-            r = np.concatenate(parts)
-            cost = _soft_l1(r)
-            if cost < best["cost"]:
-                best.update(cost=cost, params=trial, curves=curves)
-            return r
-
-        x0 = _pack(base, names, bounds)
-        try:
-            x0 = _screen(residuals, x0, n_starts, seed) if not with_temperature else x0
-            result = least_squares(
-                residuals, x0, bounds=(0.0, 1.0), method="trf", diff_step=1e-3, x_scale=0.1,
-                loss="soft_l1", f_scale=F_SCALE, max_nfev=400, xtol=1e-8, ftol=1e-8,
-            )  # fmt: skip
-            notes.append(str(result.message))
-        except _BudgetExhausted:
-            notes.append("budget exhausted; best parameters so far")
-        return best
+    def seed_s() -> float:
+        """Expected cost of one least squares from a seed: SEED_RUNS simulations, one trial point and then
+        a batch of finite differences per iteration."""
+        p = len(electro) + len(fit.free_rests)
+        return SEED_RUNS / (p + 1) * (fit.evaluation_s() + fit.batch_s(p))
 
     # Three quarters of the budget for the electrochemistry, from each seed it affords; the rest for the
     # joint polish.
     electro_until = started + 0.75 * budget_s - run_s
-    seeds = [params, wide_positive_seed(params, bounds)]
+    seeds = [point, _Point(wide_positive_seed(params, bounds), point.rests_v)]
     fits = []
-    for index, seed_params in enumerate(seeds):
+    for index, seed_point in enumerate(seeds):
         remaining = electro_until - time.perf_counter()
         left = len(seeds) - index
-        if fits and evaluation_s() * SEED_RUNS > remaining:
+        if fits and seed_s() > remaining:
             break  # a seed that cannot settle is not worth starting
         # Share the time between the seeds left if they all look affordable (the first run, which also
         # compiles, over-estimates the cost); a seed that converges early leaves its rest to the next.
-        share = remaining / left if evaluation_s() * SEED_RUNS * left <= remaining else remaining
-        fits.append(stage(electro, seed_params, False, time.perf_counter() + share))
-    fitted = min(fits, key=lambda fit: fit["cost"])
+        share = remaining / left if seed_s() * left <= remaining else remaining
+        fits.append(stage(electro, seed_point, False, time.perf_counter() + share))
+    fitted = min(fits, key=lambda f: f["cost"])
     # Seeds that converged early leave budget: restart from random points around the best fit so far
     # (basin hopping) while another full least squares still fits in.
     rng = np.random.default_rng(seed)
     restarts = 0
-    while time.perf_counter() + evaluation_s() * SEED_RUNS < electro_until:
-        jump = _pack(fitted["params"], electro, bounds)
+    while time.perf_counter() + seed_s() < electro_until:
+        jump = _pack(fitted["point"].params, electro, bounds)
         jump += rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
-        start_at = _unpack(fitted["params"], electro, np.clip(jump, 0, 1), bounds)
-        fit = stage(electro, start_at, False, electro_until)
+        start_at = _Point(
+            _unpack(fitted["point"].params, electro, np.clip(jump, 0, 1), bounds), fitted["point"].rests_v
+        )
+        restart = stage(electro, start_at, False, electro_until)
         restarts += 1
-        if fit["cost"] < fitted["cost"]:
-            fitted = fit
+        if restart["cost"] < fitted["cost"]:
+            fitted = restart
     notes.append(f"{len(fits)} seed(s), {restarts} restart(s)")
     if warm is not None:
         notes.insert(0, f"warm start on the fullest discharge ({warm.n_simulations} simulations)")
-    params = fitted["params"]
+    point = fitted["point"]
     if fitted["curves"] is not None:
-        params, offsets = fit_thermal(fitted["curves"], params, discharges, offsets, fit_ambient)
-    # The polish needs a Jacobian or two (15 evaluations each) to be worth starting. Its last evaluation
-    # may start just before its stop and two more follow it (the re-run for the thermal fit, the final
-    # score): reserve four and a second so the whole calibration ends within the budget.
-    reserve = 4 * evaluation_s() + 1.0
+        params, fit.offsets = fit_thermal(
+            fitted["curves"], point.params, discharges, fit.offsets, fit_ambient
+        )
+        point = _Point(params, point.rests_v)
+    # The polish needs a Jacobian or two to be worth starting. Its last evaluation may start just before its
+    # stop and two more follow it (the re-run for the thermal fit, the final score): reserve four and a
+    # second so the whole calibration ends within the budget.
+    reserve = 4 * fit.evaluation_s() + 1.0
     if uncertainty:
-        reserve += (len(electro) + 1) * evaluation_s()
-    if time.perf_counter() < deadline - reserve - 15 * evaluation_s():
-        polished = stage(electro + list(THERMAL), params, True, deadline - reserve)["params"]
-        params, offsets = fit_thermal(run_all(polished), polished, discharges, offsets, fit_ambient)
-    errors, each = errors_of(run_all(params))
-    parameter_errors = (
-        standard_errors(lambda trial: voltage_residuals(run_all(trial)), params, electro, bounds=bounds)
-        if uncertainty
-        else {}
-    )
+        reserve += fit.batch_s(len(electro) + len(fit.free_rests) + 1)
+    polish = electro + list(THERMAL)
+    if time.perf_counter() < deadline - reserve - fit.evaluation_s() - fit.batch_s(len(polish)):
+        polished = stage(polish, point, True, deadline - reserve)["point"]
+        params, fit.offsets = fit_thermal(
+            fit.run(polished), polished.params, discharges, fit.offsets, fit_ambient
+        )
+        point = _Point(params, polished.rests_v)
+    errors, each = fit.errors_of(fit.run(point))
+    parameter_errors, rest_std_v = fit.standard_errors(point, electro) if uncertainty else ({}, {})
     return Calibration(
-        params=params,
+        params=point.params,
         # One discharge: its offset; several: their mean, what a held-out discharge of the cell starts from.
-        ambient_offset_k=float(np.mean(offsets)),
+        ambient_offset_k=float(np.mean(fit.offsets)),
         voltage_mape_pct=errors["voltage_mape_pct"],
         temperature_mape_k_pct=errors["temperature_mape_k_pct"],
         temperature_mape_c_pct=errors["temperature_mape_c_pct"],
@@ -484,14 +643,23 @@ def calibrate_discharges(
         temperature_rmse_k=errors["temperature_rmse_k"],
         coverage=errors["coverage"],
         wall_s=time.perf_counter() - started,
-        n_simulations=sum(simulator.n_runs for simulator in simulators) + (warm.n_simulations if warm else 0),
+        n_simulations=fit.n_simulations + (warm.n_simulations if warm else 0),
         model=model,
         initial=initial_errors,
         message="; ".join(notes),
         parameter_errors=parameter_errors,
         per_discharge=[
-            {**e, "ambient_c": d.ambient_c, "ambient_offset_k": offset}
-            for e, d, offset in zip(each, discharges, offsets, strict=True)
+            {
+                **e,
+                "ambient_c": d.ambient_c,
+                "ambient_offset_k": offset,
+                "rest_voltage_v": rest,
+                "rest_voltage_fitted": k in fit.free_rests,
+                **({"rest_voltage_std_v": rest_std_v[k]} if k in rest_std_v else {}),
+            }
+            for k, (e, d, offset, rest) in enumerate(
+                zip(each, discharges, fit.offsets, point.rests_v, strict=True)
+            )
         ],
     )
 
@@ -507,40 +675,61 @@ def standard_errors(
     names: list[str],
     step: float = UNCERTAINTY_STEP,
     bounds: dict[str, Bound] = BOUNDS,
+    residuals_many=None,
 ) -> dict[str, dict[str, float]]:
-    """Each parameter's standard error at ``params`` from the Gauss-Newton covariance of its residuals.
-
-    cov = s^2 (J^T J)^-1 in unit coordinates, with s^2 the residual variance inflated for the residuals'
-    lag-1 autocorrelation rho (n_eff = n (1 - rho) / (1 + rho)): residuals along one curve are strongly
-    correlated, and treating them as independent would claim far too narrow intervals. Returned per
-    parameter: the value, ``std_unit`` (in unit coordinates; ~0.3 or more means the curve does not pin it
-    down) and the 1-sigma interval mapped back to the parameter (asymmetric for log-scaled ones). A
-    pseudo-inverse keeps parameters the curve cannot tell apart from producing infinities.
+    """Each parameter's standard error at ``params`` from the Gauss-Newton covariance of its residuals
+    (``unit_standard_errors``). Returned per parameter: the value, ``std_unit`` (in unit coordinates; ~0.3
+    or more means the curve does not pin it down) and the 1-sigma interval mapped back to the parameter
+    (asymmetric for log-scaled ones). ``residuals_many``, if given, evaluates a list of parameter sets at
+    once (a threaded batch); the result is the same as from ``residuals_of`` on each.
     """
+
+    def residuals_at(points: list[np.ndarray]) -> list[np.ndarray]:
+        trials = [_unpack(params, names, u, bounds) for u in points]
+        return residuals_many(trials) if residuals_many is not None else [residuals_of(t) for t in trials]
+
     u0 = _pack(params, names, bounds)
-    r0 = residuals_of(params)
-    n, p = len(r0), len(names)
-    columns = []
-    for k in range(p):
-        h = step if u0[k] + step <= 1.0 else -step
-        u = u0.copy()
+    return _described(params, names, u0, unit_standard_errors(residuals_at, u0, step), bounds)
+
+
+def unit_standard_errors(residuals_at, u0: np.ndarray, step: float = UNCERTAINTY_STEP) -> np.ndarray:
+    """Standard errors of unit coordinates ``u0`` from the residuals ``residuals_at`` gives for a list of
+    points (the first is ``u0``, then one forward step per coordinate, all in one call).
+
+    cov = s^2 (J^T J)^-1, with s^2 the residual variance inflated for the residuals' lag-1 autocorrelation
+    rho (n_eff = n (1 - rho) / (1 + rho)): residuals along one curve are strongly correlated, and treating
+    them as independent would claim far too narrow intervals. A pseudo-inverse keeps coordinates the curve
+    cannot tell apart from producing infinities.
+    """
+    p = len(u0)
+    steps = [step if u0[k] + step <= 1.0 else -step for k in range(p)]
+    shifted = []
+    for k, h in enumerate(steps):
+        u = np.array(u0, dtype=float)
         u[k] += h
-        columns.append((residuals_of(_unpack(params, names, u, bounds)) - r0) / h)
-    jacobian = np.column_stack(columns)
+        shifted.append(u)
+    r0, *values = residuals_at([np.array(u0, dtype=float), *shifted])
+    n = len(r0)
+    jacobian = np.column_stack([(value - r0) / h for value, h in zip(values, steps, strict=True)])
     rho = float(np.corrcoef(r0[:-1], r0[1:])[0, 1]) if n > 2 and np.std(r0) > 0 else 0.0
     rho = min(max(rho, 0.0), 0.99)
     n_eff = max(n * (1 - rho) / (1 + rho), p + 1.0)
     variance = float(np.sum(r0**2)) / max(n_eff - p, 1.0) * n / n_eff
     covariance = variance * np.linalg.pinv(jacobian.T @ jacobian)
+    return np.sqrt(np.maximum(np.diag(covariance), 0.0))
+
+
+def _described(
+    params: CellParameters, names: list[str], u0: np.ndarray, std: np.ndarray, bounds: dict[str, Bound]
+) -> dict[str, dict[str, float]]:
     out = {}
     for k, name in enumerate(names):
-        std = float(np.sqrt(max(covariance[k, k], 0.0)))
         bound = bounds[name]
         out[name] = {
             "value": float(getattr(params, name)),
-            "std_unit": std,
-            "low": bound.from_unit(u0[k] - std),
-            "high": bound.from_unit(u0[k] + std),
+            "std_unit": float(std[k]),
+            "low": bound.from_unit(u0[k] - std[k]),
+            "high": bound.from_unit(u0[k] + std[k]),
         }
     return out
 
@@ -566,7 +755,7 @@ def wide_positive_seed(params: CellParameters, bounds: dict[str, Bound] = BOUNDS
     )
 
 
-def _screen(residuals, x0: np.ndarray, n_points: int, seed: int) -> np.ndarray:
+def _screen(residual_batch, x0: np.ndarray, n_points: int, seed: int) -> np.ndarray:
     """The best of the start and ``n_points`` scrambled-Sobol points around it (a cheap global look)."""
     if n_points < 1:
         return x0
@@ -574,12 +763,9 @@ def _screen(residuals, x0: np.ndarray, n_points: int, seed: int) -> np.ndarray:
     with warnings.catch_warnings():  # Sobol's balance warning for counts that are not powers of two
         warnings.simplefilter("ignore")
         points = np.clip(x0 + SCREEN_RADIUS * (2 * sampler.random(n_points) - 1), 0.0, 1.0)
-    best_x, best_cost = x0, float(np.sum(residuals(x0) ** 2))
-    for x in points:
-        cost = float(np.sum(residuals(x) ** 2))
-        if cost < best_cost:
-            best_x, best_cost = x, cost
-    return best_x
+    candidates = [x0, *points]
+    costs = [float(np.sum(r**2)) for r in residual_batch(candidates)]
+    return candidates[int(np.argmin(costs))]  # the start on a tie
 
 
 def evaluate(

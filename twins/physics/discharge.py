@@ -19,6 +19,9 @@ class Discharge:
     current_a: np.ndarray
     temperature_c: np.ndarray
     ambient_c: float
+    # False if the first sample is already under load: its voltage is then below the rest voltage by the
+    # polarisation, and a calibration fits the rest voltage instead of taking the first one.
+    at_rest: bool = True
 
     @classmethod
     def from_columns(
@@ -28,11 +31,13 @@ class Discharge:
         current_a: np.ndarray,
         temperature_c: np.ndarray,
         ambient_c: float,
+        *,
+        at_rest: bool = True,
     ) -> Discharge:
         t, (v, i, temp), _ = clean_profile(time_s, voltage_v, current_a, temperature_c)
         if len(t) < 2:
             raise ValueError("a discharge needs at least two samples with finite, increasing time")
-        return cls(t, v, i, temp, float(ambient_c))
+        return cls(t, v, i, temp, float(ambient_c), at_rest)
 
     def simulator(self, model: str = "SPMe") -> DischargeSimulator:
         """The profile discretised for ``model``, from this discharge's rest voltage and temperature."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -381,6 +382,18 @@ def build_model(name: str = "SPMe") -> pybamm.BaseModel:
     return getattr(pybamm.lithium_ion, name)(options=options)
 
 
+def physics_threads() -> int:
+    """Solver threads for a batch of simulations: ``CELLPASS_PHYSICS_THREADS``, else the CPUs this process
+    may run on. A worker running several calibrations at once on a small machine may set it to 1."""
+    configured = os.environ.get("CELLPASS_PHYSICS_THREADS", "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise ValueError(f"CELLPASS_PHYSICS_THREADS must be a whole number, not {configured!r}") from None
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 class DischargeSimulator:
     """One measured profile, discretised once; ``run(params)`` solves it for any ``CellParameters``."""
 
@@ -393,6 +406,7 @@ class DischargeSimulator:
         initial_c: float | None = None,
         initial_voltage_v: float | None = None,
         model: str = "SPMe",
+        threads: int | None = None,
     ):
         t, (i,), _ = clean_profile(time_s, current_a)
         if len(t) < 2:
@@ -406,8 +420,14 @@ class DischargeSimulator:
             knots_t, -knots_i, pybamm.t, interpolator="linear"
         )
         # rtol 1e-5 keeps the solver's own noise (~0.03 mV, ~0.01 K) well below the calibration's finite-
-        # difference steps, and is 2-2.5x faster than 1e-6.
-        solver = pybamm.IDAKLUSolver(rtol=1e-5, atol=1e-7, options={"max_num_steps": 20000})
+        # difference steps, and is 2-2.5x faster than 1e-6. ``threads`` solvers share a batch of inputs
+        # (``run_many``): a calibration's finite differences are independent solves.
+        self.threads = max(1, int(threads if threads is not None else physics_threads()))
+        solver = pybamm.IDAKLUSolver(
+            rtol=1e-5,
+            atol=1e-7,
+            options={"max_num_steps": 20000, "num_threads": self.threads, "num_solvers": self.threads},
+        )
         self._sim = pybamm.Simulation(
             build_model(model), parameter_values=values, var_pts=VAR_PTS, solver=solver
         )
@@ -415,42 +435,103 @@ class DischargeSimulator:
         self.initial_voltage_v = initial_voltage_v
         self.n_runs = 0
         self.run_seconds = 0.0  # wall time of all runs (the first one includes compiling the model)
+        # Solves alone and solves in batches cost differently per simulation (a batch shares the threads);
+        # the first solve also compiles the model, so it counts towards neither.
+        self._first_s: float | None = None
+        self._alone = [0, 0.0]
+        self._batched = [0, 0.0]
 
     @property
     def mean_run_s(self) -> float:
-        return self.run_seconds / self.n_runs if self.n_runs else 0.0
+        """Wall time of one simulation solved alone (the first solve's, compiling included, until another
+        has run alone)."""
+        if self._alone[0]:
+            return self._alone[1] / self._alone[0]
+        return self._first_s or 0.0
 
-    def run(self, params: CellParameters, ambient_offset_k: float = 0.0) -> SimulatedCurve:
+    def batch_cost_s(self, n: int) -> float:
+        """Expected wall time of ``n`` simulations in one ``run_many``: from the batches so far, or, before
+        any, ``threads`` lone runs at a time."""
+        if self._batched[0]:
+            return n * self._batched[1] / self._batched[0]
+        return math.ceil(n / self.threads) * self.mean_run_s
+
+    def run(
+        self, params: CellParameters, ambient_offset_k: float = 0.0, rest_voltage_v: float | None = None
+    ) -> SimulatedCurve:
         """Solve for ``params``; ``ambient_offset_k`` shifts the chamber temperature (a calibration
-        may fit it: NASA's nominal ambient and the cell's temperature after a long rest differ by 1-3 K)."""
-        t = self.time_s
-        inputs = model_inputs(params, 273.15 + self.ambient_c + ambient_offset_k, self.initial_voltage_v)
-        self.n_runs += 1
+        may fit it: NASA's nominal ambient and the cell's temperature after a long rest differ by 1-3 K);
+        ``rest_voltage_v`` replaces ``initial_voltage_v`` as the open-circuit voltage to start from."""
+        trial = (
+            (params, ambient_offset_k)
+            if rest_voltage_v is None
+            else (params, ambient_offset_k, rest_voltage_v)
+        )
+        return self.run_many([trial])[0]
+
+    def run_many(self, trials: list[tuple]) -> list[SimulatedCurve]:
+        """Solve several (parameters, ambient offset[, rest voltage]) trials in one call, ``threads`` at a
+        time; a trial without a rest voltage starts from the simulator's ``initial_voltage_v``.
+
+        The results are those of ``run`` on each trial, in order. If the batch as a whole fails (one input
+        the solver cannot start from fails all of them), each trial is solved on its own, so only the bad
+        one comes back with zero coverage.
+        """
+        if not trials:
+            return []
+        inputs = [
+            model_inputs(
+                params, 273.15 + self.ambient_c + offset, rest[0] if rest else self.initial_voltage_v
+            )
+            for params, offset, *rest in trials
+        ]
+        self.n_runs += len(inputs)
         started = time.perf_counter()
         try:
-            return self._solve(t, inputs)
+            curves = self._solve(inputs)
+            if curves is None:
+                curves = [self._solve([one])[0] for one in inputs]
+            return curves
         finally:
-            self.run_seconds += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.run_seconds += elapsed
+            if self._first_s is None:
+                self._first_s = elapsed
+            else:
+                tally = self._alone if len(inputs) == 1 else self._batched
+                tally[0] += len(inputs)
+                tally[1] += elapsed
 
-    def _solve(self, t: np.ndarray, inputs: dict) -> SimulatedCurve:
+    def _solve(self, inputs: list[dict]) -> list[SimulatedCurve] | None:
+        """Curves for ``inputs``; None when a batch of several fails (the caller retries them one by one)."""
+        t = self.time_s
         empty = np.empty(0)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                solution = self._sim.solve(t_eval=[0.0, float(t[-1])], t_interp=t, inputs=inputs)
-            ts = solution.t
-            voltage = solution["Voltage [V]"].entries
-            temperature = solution["Volume-averaged cell temperature [C]"].entries
-            heat_capacity = solution["Volume-averaged effective heat capacity [J.K-1.m-3]"].entries
-            heating = (
-                solution["Volume-averaged total heating [W.m-3]"].entries
-                + solution["Lumped contact resistance heating [W.m-3]"].entries
-            ) / heat_capacity
-            thermal_volume = float(np.ravel(solution["Cell thermal volume [m3]"].entries)[0])
+                solutions = self._sim.solve(
+                    t_eval=[0.0, float(t[-1])], t_interp=t, inputs=inputs if len(inputs) > 1 else inputs[0]
+                )
+            solutions = solutions if isinstance(solutions, list) else [solutions]
+            return [self._curve(solution) for solution in solutions]
         except (pybamm.SolverError, ValueError, RuntimeError) as error:
+            if len(inputs) > 1:
+                return None
             # Parameters far from the data can make the solver give up at t=0; the caller sees zero
             # coverage (a large residual) instead of an exception.
-            return SimulatedCurve(empty, empty, empty, 0.0, f"solver failed: {error}", len(t))
+            return [SimulatedCurve(empty, empty, empty, 0.0, f"solver failed: {error}", len(t))]
+
+    def _curve(self, solution) -> SimulatedCurve:
+        t = self.time_s
+        ts = solution.t
+        voltage = solution["Voltage [V]"].entries
+        temperature = solution["Volume-averaged cell temperature [C]"].entries
+        heat_capacity = solution["Volume-averaged effective heat capacity [J.K-1.m-3]"].entries
+        heating = (
+            solution["Volume-averaged total heating [W.m-3]"].entries
+            + solution["Lumped contact resistance heating [W.m-3]"].entries
+        ) / heat_capacity
+        thermal_volume = float(np.ravel(solution["Cell thermal volume [m3]"].entries)[0])
         # Report on the requested times only (the solver adds the cut-off event time).
         reached = t[t <= ts[-1] + 1e-9]
         curve = SimulatedCurve(

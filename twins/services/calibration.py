@@ -12,6 +12,7 @@ A request names one discharge (``cycle``, default the latest) or several (``cycl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -234,18 +235,19 @@ def _measured(battery: Battery, cycle: curves.DischargeCycle, path: str) -> _Mea
     discharging = curve.current_a < 0
     # A discharge that stopped early (a BMS log, a partial cycle) delivered less than the cell holds.
     partial = bool(discharging.any()) and float(curve.voltage_v[discharging].min()) > PARTIAL_ABOVE_V
+    # Right after a rest the first voltage is the open-circuit voltage the model starts from; under load it
+    # is lower by the polarisation, so the rest voltage becomes one more parameter of the fit.
     discharge = Discharge.from_columns(
         curve.time_s, curve.voltage_v, curve.current_a, curve.temperature_c, ambient
     )
-    # The model starts where its open-circuit voltage is the first voltage: right after a rest, too low
-    # by the polarisation under load (a lower state of charge than the cell was at) mid-discharge.
     first_a = float(discharge.current_a[0])
-    rated = float(battery.model.rated_capacity_ah)
+    under_load = abs(first_a) > UNDER_LOAD_SHARE * float(battery.model.rated_capacity_ah)
+    discharge = dataclasses.replace(discharge, at_rest=not under_load)
     warning = (
-        f"cycle {cycle.cycle_index} starts under load ({first_a:.2f} A): its first voltage is taken as the "
-        "rest voltage, so the model starts at a lower state of charge than the cell was at and the fit "
-        "makes up for it with other parameters; upload the rest before the discharge"
-        if abs(first_a) > UNDER_LOAD_SHARE * rated
+        f"cycle {cycle.cycle_index} starts under load ({first_a:.2f} A): its rest voltage was not recorded "
+        "and is fitted with the cell's parameters (one more unknown); upload the rest before the discharge "
+        "to pin it down"
+        if under_load
         else ""
     )
     return _Measured(discharge, partial, warning)
@@ -306,7 +308,10 @@ def calibrate_battery(
                     "ambient_c": m.discharge.ambient_c,
                     "ambient_assumed": cycle.ambient_c is None,
                     "partial_discharge": m.partial,
-                    "starts_under_load": bool(m.warning),
+                    "starts_under_load": not m.discharge.at_rest,
+                    "rest_voltage_v": errors["rest_voltage_v"],
+                    "rest_voltage_fitted": errors["rest_voltage_fitted"],
+                    "rest_voltage_std_v": errors.get("rest_voltage_std_v"),
                     "ambient_offset_k": errors["ambient_offset_k"],
                     "fit": {name: errors[name] for name in fit_keys},
                 }
