@@ -82,7 +82,7 @@ def test_known_parameters_are_recovered():
     curve = sim.run(truth)
     t, (i,), _ = clean_profile(time_s, current)
     start = CellParameters(capacity_ah=2.2, contact_resistance_ohm=0.08, heat_transfer_w_m2k=8.0)
-    fitted = calibrate(t, curve.voltage_v, i, curve.temperature_c, 24.0, start=start, budget_s=40,
+    fitted = calibrate(t, curve.voltage_v, i, curve.temperature_c, 24.0, start=start, budget_simulations=300,
                        fit_ambient=False)  # fmt: skip
     assert fitted.voltage_mape_pct < 0.2 and fitted.temperature_mape_k_pct < 0.05
     # The capacity between two open-circuit voltages and the heat transfer coefficient are identifiable

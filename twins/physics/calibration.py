@@ -59,6 +59,18 @@ from twins.physics.model import (
 
 # Share of a joint calibration's budget for its warm start on its fullest discharge alone.
 WARM_START_SHARE = 0.4
+# After the warm start, this share of the electrochemical budget left fits only these, on all discharges.
+KINETIC_SHARE = 0.3
+# Discharges differ in condition (and the kinetic stage runs) beyond these spreads.
+RATE_SPREAD = 1.2
+AMBIENT_SPREAD_K = 2.0
+KINETIC = [
+    "contact_resistance_ohm",
+    "diffusivity_scale",
+    "positive_diffusivity_ratio",
+    "electrolyte_transport_scale",
+    "reaction_rate_scale",
+]
 # Temperature residuals are ~3x smaller than voltage ones in relative terms (0.3 % of 320 K is 1 K,
 # 1 % of 3.5 V is 35 mV); the weight makes both curves pull on the joint polish.
 TEMPERATURE_WEIGHT = 3.0
@@ -303,6 +315,48 @@ def calibrate(
     return calibrate_discharges([discharge], **options)
 
 
+class WallClock:
+    """A budget in seconds of wall clock: what a service promises its callers. Costs are measured."""
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    def charge(self, n_points: int, n_discharges: int) -> None:
+        pass  # wall-clock time passes by itself
+
+    def evaluation(self, simulators: list[DischargeSimulator]) -> float:
+        return sum(simulator.mean_run_s for simulator in simulators)
+
+    def batch(self, simulators: list[DischargeSimulator], n: int) -> float:
+        return sum(simulator.batch_cost_s(n) for simulator in simulators)
+
+
+class SimulationClock:
+    """A budget in simulations: the same budget makes the same fit on any machine (a wall-clock budget fits
+    further on a faster one). A lone simulation of one discharge costs 1, a batch of n costs n / 2 rounded
+    up (two solver threads' worth, whatever the machine has)."""
+
+    BATCH_WIDTH = 2
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+
+    def now(self) -> float:
+        return self.spent
+
+    def charge(self, n_points: int, n_discharges: int) -> None:
+        self.spent += n_discharges * self._cost(n_points)
+
+    def evaluation(self, simulators: list[DischargeSimulator]) -> float:
+        return float(len(simulators))
+
+    def batch(self, simulators: list[DischargeSimulator], n: int) -> float:
+        return len(simulators) * self._cost(n)
+
+    def _cost(self, n_points: int) -> float:
+        return 1.0 if n_points == 1 else float(math.ceil(n_points / self.BATCH_WIDTH))
+
+
 @dataclass(frozen=True)
 class _Point:
     """A trial of the fit: cell parameters and the rest voltage each discharge starts from."""
@@ -316,9 +370,15 @@ class _Fit:
     found so far (the thermal fit sets them between stages)."""
 
     def __init__(
-        self, discharges: list[Discharge], model: str, offsets: list[float], bounds: dict[str, Bound]
+        self,
+        discharges: list[Discharge],
+        model: str,
+        offsets: list[float],
+        bounds: dict[str, Bound],
+        clock: WallClock | SimulationClock,
     ):
         self.discharges = discharges
+        self.clock = clock
         self.simulators = [discharge.simulator(model) for discharge in discharges]
         self.offsets = list(offsets)
         self.bounds = bounds
@@ -340,18 +400,19 @@ class _Fit:
             simulator.run_many([(point.params, offset, point.rests_v[k]) for point in points])
             for k, (simulator, offset) in enumerate(zip(self.simulators, self.offsets, strict=True))
         ]
+        self.clock.charge(len(points), len(self.simulators))
         return [list(curves) for curves in zip(*per_discharge, strict=True)]
 
     def run(self, point: _Point) -> list[SimulatedCurve]:
         return self.run_batch([point])[0]
 
     def evaluation_s(self) -> float:
-        """Mean cost of simulating every discharge once, alone."""
-        return sum(simulator.mean_run_s for simulator in self.simulators)
+        """Expected cost (on the clock) of simulating every discharge once, alone."""
+        return self.clock.evaluation(self.simulators)
 
     def batch_s(self, n: int) -> float:
-        """Expected cost of simulating every discharge for ``n`` points in a batch."""
-        return sum(simulator.batch_cost_s(n) for simulator in self.simulators)
+        """Expected cost (on the clock) of simulating every discharge for ``n`` points in a batch."""
+        return self.clock.batch(self.simulators, n)
 
     @property
     def n_simulations(self) -> int:
@@ -423,6 +484,7 @@ class _Fit:
         for k in self.free_rests:
             first = rests[k]
             curve = self.simulators[k].run(params, self.offsets[k], first)
+            self.clock.charge(1, 1)
             drop = first - float(curve.voltage_v[0]) if len(curve.voltage_v) else 0.0
             rests[k] = float(
                 np.clip(first + max(drop, 0.0), self.rest_bounds[k].low, self.rest_bounds[k].high)
@@ -447,7 +509,7 @@ class _Fit:
 
         def residual_batch(xs: list[np.ndarray]) -> list[np.ndarray]:
             # A batch is started only if it is expected to end in time; a lone point if time is left.
-            if time.perf_counter() + (self.batch_s(len(xs)) if len(xs) > 1 else 0.0) > until:
+            if self.clock.now() + (self.batch_s(len(xs)) if len(xs) > 1 else 0.0) > until:
                 raise _BudgetExhausted
             points = [self.unpack(base, names, x) for x in xs]
             out = []
@@ -491,6 +553,15 @@ class _Fit:
         return best
 
 
+def _conditions_differ(discharges: list[Discharge]) -> bool:
+    """Whether the discharges differ in rate (mean current by more than RATE_SPREAD) or chamber (by more
+    than AMBIENT_SPREAD_K): what a joint fit learns the kinetics and transport from."""
+    currents = [mean_discharge_current(d) for d in discharges]
+    ambients = [d.ambient_c for d in discharges]
+    rates_differ = min(currents) > 0 and max(currents) / min(currents) > RATE_SPREAD
+    return rates_differ or max(ambients) - min(ambients) > AMBIENT_SPREAD_K
+
+
 def _padded(values: np.ndarray, length: int, fill: float) -> np.ndarray:
     # Past the point the solver stopped (the cut-off), hold the last value: the residual then grows smoothly
     # with the missing capacity instead of jumping, which finite differences need.
@@ -502,6 +573,7 @@ def calibrate_discharges(
     *,
     model: str = "SPMe",
     budget_s: float = 120.0,
+    budget_simulations: int | None = None,
     start: CellParameters | None = None,
     fit_ambient: bool = True,
     seed: int = 0,
@@ -511,18 +583,44 @@ def calibrate_discharges(
     """Fit one set of cell parameters to one or more measured discharges of the same cell.
 
     ``budget_s`` bounds the optimisation (wall clock, setup included): the best parameters found when it
-    runs out are returned. Each discharge is simulated from its own rest voltage and temperature; each
-    gets its own chamber offset (±5 K, ``fit_ambient``), reported in ``per_discharge``, and the fit's
-    errors are over every sample of all of them. A discharge that did not start at rest (``at_rest``
-    False) gets its rest voltage fitted too. ``uncertainty`` also estimates each electrochemical
-    parameter's standard error (``parameter_errors``), from one more Jacobian kept inside the budget.
-    ``rated_capacity_ah`` scales the capacity's bounds (``bounds_for``); the default is the 2 Ah the
-    bounds were set for. ``start`` defaults to the base set at the most charge any discharge delivered.
+    runs out are returned. ``budget_simulations`` bounds it by simulations instead (``SimulationClock``):
+    the same fit on any machine, for tests and comparisons. Each discharge is simulated from its own rest
+    voltage and temperature; each gets its own chamber offset (±5 K, ``fit_ambient``), reported in
+    ``per_discharge``, and the fit's errors are over every sample of all of them. A discharge that did not
+    start at rest (``at_rest`` False) gets its rest voltage fitted too. ``uncertainty`` also estimates
+    each electrochemical parameter's standard error (``parameter_errors``), from one more Jacobian kept
+    inside the budget. ``rated_capacity_ah`` scales the capacity's bounds (``bounds_for``); the default is
+    the 2 Ah the bounds were set for. ``start`` defaults to the base set at the most charge any discharge
+    delivered.
     """
     if not discharges:
         raise ValueError("a calibration needs at least one discharge")
-    started = time.perf_counter()
-    deadline = started + budget_s
+    if budget_simulations is not None:
+        clock, budget = SimulationClock(), float(budget_simulations)
+    else:
+        clock, budget = WallClock(), float(budget_s)
+    options = dict(
+        model=model, start=start, fit_ambient=fit_ambient, seed=seed, rated_capacity_ah=rated_capacity_ah
+    )
+    return _calibrate(discharges, clock, budget, uncertainty=uncertainty, **options)
+
+
+def _calibrate(
+    discharges: list[Discharge],
+    clock: WallClock | SimulationClock,
+    budget: float,
+    *,
+    model: str,
+    start: CellParameters | None,
+    fit_ambient: bool,
+    seed: int,
+    uncertainty: bool,
+    rated_capacity_ah: float,
+) -> Calibration:
+    """``calibrate_discharges`` with ``budget`` on ``clock``."""
+    wall_started = time.perf_counter()
+    started = clock.now()
+    deadline = started + budget
     bounds = bounds_for(rated_capacity_ah)
     uncalibrated = start or max(
         (initial_guess(d, rated_capacity_ah) for d in discharges),
@@ -536,20 +634,22 @@ def calibrate_discharges(
         # delivered the most charge (usually the gentlest) alone settles the capacity, balance and OCP
         # shape first; a cell fitted to it reaches the end of the others, and the joint fit starts there.
         fullest = max(discharges, key=lambda d: (delivered_ah(d), -mean_discharge_current(d)))
-        warm = calibrate_discharges(
+        warm = _calibrate(
             [fullest],
+            clock,
+            WARM_START_SHARE * budget,
             model=model,
-            budget_s=WARM_START_SHARE * budget_s,
             start=uncalibrated,
             fit_ambient=fit_ambient,
             seed=seed,
+            uncertainty=False,
             rated_capacity_ah=rated_capacity_ah,
         )
         params = warm.params
         offsets = [warm.ambient_offset_k] * len(discharges)  # the same cell, most likely the same chamber
-    fit = _Fit(discharges, model, offsets, bounds)
+    fit = _Fit(discharges, model, offsets, bounds, clock)
     measured_rests = tuple(float(d.voltage_v[0]) for d in discharges)
-    run_started = time.perf_counter()
+    run_started = clock.now()
     point = _Point(params, fit.start_rests(params))
     if warm is not None:
         warm_rest = warm.per_discharge[0]["rest_voltage_v"]
@@ -559,8 +659,8 @@ def calibrate_discharges(
         )
     first = fit.run(point)
     # One evaluation's cost sets how many screen points the budget affords and what to keep for the end.
-    run_s = time.perf_counter() - run_started
-    n_starts = int(min(N_STARTS, 0.1 * budget_s / max(run_s, 1e-3)))
+    run_s = clock.now() - run_started
+    n_starts = int(min(N_STARTS, 0.1 * budget / max(run_s, 1e-3)))
     # The uncalibrated model: the start parameters, each discharge from its first voltage.
     initial_errors, _ = fit.errors_of(
         first if warm is None and not fit.free_rests else fit.run(_Point(uncalibrated, measured_rests))
@@ -579,26 +679,55 @@ def calibrate_discharges(
         p = len(electro) + len(fit.free_rests)
         return SEED_RUNS / (p + 1) * (fit.evaluation_s() + fit.batch_s(p))
 
+    polish = electro + list(THERMAL)
+
+    def reserve_s() -> float:
+        """What to keep for the end. The polish's last evaluation may start just before its stop and two more
+        follow it (the re-run for the thermal fit, the final score): four and a second, and the uncertainty's
+        Jacobian when asked for, so the whole calibration ends within the budget."""
+        reserve = 4 * fit.evaluation_s() + 1.0
+        if uncertainty:
+            reserve += fit.batch_s(len(electro) + len(fit.free_rests) + 1)
+        return reserve
+
+    def polish_fits(until: float) -> bool:
+        """Whether a polish started at ``until`` gets a Jacobian before the reserve: worth starting."""
+        return until < deadline - reserve_s() - fit.evaluation_s() - fit.batch_s(len(polish))
+
     # Three quarters of the budget for the electrochemistry, from each seed it affords; the rest for the
     # joint polish.
-    electro_until = started + 0.75 * budget_s - run_s
+    electro_until = started + 0.75 * budget - run_s
+    if warm is not None and _conditions_differ(discharges):
+        # The warm start settled the balance and the OCP on the fullest discharge; the transport and
+        # kinetics it chose (one rate trades them against each other) need not fit another rate or chamber.
+        # Those alone first, on all discharges: with the balance free, a discharge the warm cell fits
+        # badly pulls the fit towards a larger cell instead. (Discharges at one rate and chamber carry no
+        # more on the kinetics than the warm start saw.)
+        notes.append("kinetics and transport on all discharges first")
+        kinetic = stage(KINETIC, point, False, clock.now() + KINETIC_SHARE * (electro_until - clock.now()))
+        if kinetic["curves"] is not None:
+            point = kinetic["point"]
+            params, fit.offsets = fit_thermal(
+                kinetic["curves"], point.params, discharges, fit.offsets, fit_ambient
+            )
+            point = _Point(params, point.rests_v)
     seeds = [point, _Point(wide_positive_seed(params, bounds), point.rests_v)]
     fits = []
     for index, seed_point in enumerate(seeds):
-        remaining = electro_until - time.perf_counter()
+        remaining = electro_until - clock.now()
         left = len(seeds) - index
         if fits and seed_s() > remaining:
             break  # a seed that cannot settle is not worth starting
         # Share the time between the seeds left if they all look affordable (the first run, which also
         # compiles, over-estimates the cost); a seed that converges early leaves its rest to the next.
         share = remaining / left if seed_s() * left <= remaining else remaining
-        fits.append(stage(electro, seed_point, False, time.perf_counter() + share))
+        fits.append(stage(electro, seed_point, False, clock.now() + share))
     fitted = min(fits, key=lambda f: f["cost"])
     # Seeds that converged early leave budget: restart from random points around the best fit so far
     # (basin hopping) while another full least squares still fits in.
     rng = np.random.default_rng(seed)
     restarts = 0
-    while time.perf_counter() + seed_s() < electro_until:
+    while clock.now() + seed_s() < electro_until:
         jump = _pack(fitted["point"].params, electro, bounds)
         jump += rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
         start_at = _Point(
@@ -617,15 +746,8 @@ def calibrate_discharges(
             fitted["curves"], point.params, discharges, fit.offsets, fit_ambient
         )
         point = _Point(params, point.rests_v)
-    # The polish needs a Jacobian or two to be worth starting. Its last evaluation may start just before its
-    # stop and two more follow it (the re-run for the thermal fit, the final score): reserve four and a
-    # second so the whole calibration ends within the budget.
-    reserve = 4 * fit.evaluation_s() + 1.0
-    if uncertainty:
-        reserve += fit.batch_s(len(electro) + len(fit.free_rests) + 1)
-    polish = electro + list(THERMAL)
-    if time.perf_counter() < deadline - reserve - fit.evaluation_s() - fit.batch_s(len(polish)):
-        polished = stage(polish, point, True, deadline - reserve)["point"]
+    if polish_fits(clock.now()):
+        polished = stage(polish, point, True, deadline - reserve_s())["point"]
         params, fit.offsets = fit_thermal(
             fit.run(polished), polished.params, discharges, fit.offsets, fit_ambient
         )
@@ -642,7 +764,7 @@ def calibrate_discharges(
         voltage_rmse_v=errors["voltage_rmse_v"],
         temperature_rmse_k=errors["temperature_rmse_k"],
         coverage=errors["coverage"],
-        wall_s=time.perf_counter() - started,
+        wall_s=time.perf_counter() - wall_started,
         n_simulations=fit.n_simulations + (warm.n_simulations if warm else 0),
         model=model,
         initial=initial_errors,
