@@ -13,8 +13,9 @@ from lifecycle.models import LifecycleEvent, TelemetryBatch
 from passport.models import Battery
 from tests.twins.conftest import START
 from twins.models import CalibrationJob, TwinRun
-from twins.physics.calibration import BOUNDS, ELECTROCHEMICAL, standard_errors
 from twins.physics.model import CellParameters
+from twins.physics.parameter_space import BOUNDS, ELECTROCHEMICAL
+from twins.physics.uncertainty import standard_errors
 
 pybamm = pytest.importorskip("pybamm")
 

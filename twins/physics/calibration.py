@@ -46,6 +46,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
+from twins.physics.budget import SimulationClock, WallClock
 from twins.physics.discharge import Discharge, combined_errors, delivered_ah, mean_discharge_current
 from twins.physics.model import (
     FULL_VOLTAGE_V,
@@ -56,6 +57,18 @@ from twins.physics.model import (
     held_to_end,
     overlap_errors,
 )
+from twins.physics.parameter_space import (
+    BOUNDS,
+    ELECTROCHEMICAL,
+    REFERENCE_RATED_AH,
+    THERMAL,
+    Bound,
+    bounds_for,
+    from_units,
+    to_units,
+)
+from twins.physics.thermal_fit import fit_thermal
+from twins.physics.uncertainty import described, unit_standard_errors
 
 # Share of a joint calibration's budget for its warm start on its fullest discharge alone.
 WARM_START_SHARE = 0.4
@@ -76,47 +89,6 @@ KINETIC = [
 TEMPERATURE_WEIGHT = 3.0
 
 
-@dataclass(frozen=True)
-class Bound:
-    low: float
-    high: float
-    log: bool = True
-
-    def to_unit(self, value: float) -> float:
-        if self.log:
-            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        return (value - self.low) / (self.high - self.low)
-
-    def from_unit(self, u: float) -> float:
-        u = min(max(float(u), 0.0), 1.0)
-        if self.log:
-            return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        return self.low + u * (self.high - self.low)
-
-
-# Bounds keep the solver in a physical region.
-ELECTROCHEMICAL = {
-    "capacity_ah": Bound(0.2, 4.0),
-    "negative_ratio": Bound(0.3, 1.3),  # x Chen2020's negative volume fraction 0.75; 1.3x keeps it < 1
-    "negative_sto_full": Bound(0.5, 0.99, log=False),
-    "contact_resistance_ohm": Bound(1e-4, 0.5),
-    "diffusivity_scale": Bound(0.01, 100.0),
-    "positive_diffusivity_ratio": Bound(0.01, 100.0),
-    "electrolyte_transport_scale": Bound(0.05, 20.0),
-    "reaction_rate_scale": Bound(0.01, 100.0),
-    "ocp_shape_1": Bound(-0.2, 0.2, log=False),
-    "ocp_shape_2": Bound(-0.2, 0.2, log=False),
-    "ocp_shape_3": Bound(-0.2, 0.2, log=False),
-}
-THERMAL = {
-    "heat_transfer_w_m2k": Bound(0.5, 300.0),
-    "heat_capacity_scale": Bound(0.1, 10.0),
-}
-AMBIENT_OFFSET_BOUND_K = 5.0
-BOUNDS = {**ELECTROCHEMICAL, **THERMAL}
-# The capacity bound above is for the 2 Ah cells the calibration was developed on; a cell of another rating
-# gets the same bound relative to its rating (``bounds_for``), so a 2 Ah cell's fit is unchanged.
-REFERENCE_RATED_AH = 2.0
 # Soft-L1 loss scale: residuals (relative errors) above 1 % count linearly, as in a MAPE.
 F_SCALE = 0.01
 # Weight of the corrected positive OCP's monotonicity violation (V per unit stoichiometry) in the residuals.
@@ -178,14 +150,6 @@ class Calibration:
         }
 
 
-def bounds_for(rated_capacity_ah: float = REFERENCE_RATED_AH) -> dict[str, Bound]:
-    """Every parameter's bound for a cell of this rating: the capacity's scales with it, the rest are
-    absolute (resistances, scales of the base set's properties)."""
-    ratio = rated_capacity_ah / REFERENCE_RATED_AH
-    capacity = ELECTROCHEMICAL["capacity_ah"]
-    return {**BOUNDS, "capacity_ah": Bound(capacity.low * ratio, capacity.high * ratio)}
-
-
 def initial_guess(discharge: Discharge, rated_capacity_ah: float = REFERENCE_RATED_AH) -> CellParameters:
     """Uncalibrated start: the base set at the capacity the measured discharge actually delivered."""
     discharged = delivered_ah(discharge)
@@ -194,18 +158,6 @@ def initial_guess(discharge: Discharge, rated_capacity_ah: float = REFERENCE_RAT
         float(np.clip(1.05 * discharged, bound.low, bound.high)) if discharged > 0.05 else rated_capacity_ah
     )
     return CellParameters(capacity_ah=capacity)
-
-
-def _pack(params: CellParameters, names, bounds: dict[str, Bound] = BOUNDS) -> np.ndarray:
-    return np.clip([bounds[name].to_unit(getattr(params, name)) for name in names], 0.0, 1.0)
-
-
-def _unpack(
-    params: CellParameters, names, u: np.ndarray, bounds: dict[str, Bound] = BOUNDS
-) -> CellParameters:
-    return dataclasses.replace(
-        params, **{name: bounds[name].from_unit(v) for name, v in zip(names, u, strict=True)}
-    )
 
 
 def score(
@@ -220,88 +172,6 @@ def score(
     return overlap_errors(curve, simulator.time_s, voltage_v, temperature_c)
 
 
-def lumped_temperature(
-    time_s: np.ndarray,
-    heating_k_s: np.ndarray,
-    cooling_per_w_m2k: float,
-    *,
-    heat_transfer_w_m2k: float,
-    capacity_ratio: float,
-    initial_c: float,
-    ambient_c: float,
-) -> np.ndarray:
-    """The lumped thermal model's temperature, solved exactly for heat held linear-in-time per step.
-
-    ``heating_k_s`` and ``cooling_per_w_m2k`` come from a simulation at some heat capacity; a heat
-    capacity ``capacity_ratio`` times that one divides both rates.
-    """
-    gain = heating_k_s / capacity_ratio
-    rate = heat_transfer_w_m2k * cooling_per_w_m2k / capacity_ratio
-    dt = np.diff(time_s)
-    decay = np.exp(-rate * dt)
-    forcing = 0.5 * (gain[1:] + gain[:-1])
-    steady = ambient_c + forcing / rate
-    # T[n+1] = steady[n] + (T[n] - steady[n]) * decay[n]: a linear recurrence, unrolled in closed form.
-    out = np.empty_like(time_s)
-    out[0] = initial_c
-    temperature = initial_c
-    for n in range(len(dt)):
-        temperature = steady[n] + (temperature - steady[n]) * decay[n]
-        out[n + 1] = temperature
-    return out
-
-
-def fit_thermal(
-    curves: list[SimulatedCurve],
-    params: CellParameters,
-    discharges: list[Discharge],
-    offsets_k: list[float],
-    fit_ambient: bool,
-) -> tuple[CellParameters, list[float]]:
-    """Heat transfer and heat capacity (shared) and each discharge's chamber offset that best reproduce
-    the measured temperatures under the heat the simulated electrochemistry generates; no PyBaMM run."""
-    usable = [
-        k
-        for k, curve in enumerate(curves)
-        if len(curve.time_s) >= 3 and curve.heating_k_s is not None and curve.cooling_per_w_m2k > 0
-    ]
-    if not usable:
-        return params, list(offsets_k)
-    names = list(THERMAL)
-
-    def residuals(x: np.ndarray) -> np.ndarray:
-        trial = _unpack(params, names, x[:2])
-        parts = []
-        for slot, k in enumerate(usable):
-            curve, discharge = curves[k], discharges[k]
-            measured = discharge.temperature_c[: len(curve.time_s)]
-            simulated = lumped_temperature(
-                curve.time_s,
-                curve.heating_k_s,
-                curve.cooling_per_w_m2k,
-                heat_transfer_w_m2k=trial.heat_transfer_w_m2k,
-                capacity_ratio=trial.heat_capacity_scale / params.heat_capacity_scale,
-                initial_c=float(measured[0]),
-                ambient_c=discharge.ambient_c + (x[2 + slot] if fit_ambient else offsets_k[k]),
-            )
-            parts.append((simulated - measured) / (measured + 273.15))
-        return np.concatenate(parts)
-
-    n = len(usable)
-    x0 = np.concatenate((_pack(params, names), [offsets_k[k] if fit_ambient else 0.0 for k in usable]))
-    offset_bound = AMBIENT_OFFSET_BOUND_K if fit_ambient else 1e-9
-    result = least_squares(
-        residuals, x0, bounds=([0, 0] + [-offset_bound] * n, [1, 1] + [offset_bound] * n),
-        x_scale=[0.1, 0.1] + [1.0] * n, method="trf", loss="soft_l1", f_scale=0.002, max_nfev=200,
-    )  # fmt: skip
-    fitted = _unpack(params, names, result.x[:2])
-    offsets = list(offsets_k)
-    if fit_ambient:
-        for slot, k in enumerate(usable):
-            offsets[k] = float(result.x[2 + slot])
-    return fitted, offsets
-
-
 def calibrate(
     time_s: np.ndarray,
     voltage_v: np.ndarray,
@@ -313,48 +183,6 @@ def calibrate(
     """Fit the model to one measured discharge; ``calibrate_discharges`` has the options."""
     discharge = Discharge.from_columns(time_s, voltage_v, current_a, temperature_c, ambient_c)
     return calibrate_discharges([discharge], **options)
-
-
-class WallClock:
-    """A budget in seconds of wall clock: what a service promises its callers. Costs are measured."""
-
-    def now(self) -> float:
-        return time.perf_counter()
-
-    def charge(self, n_points: int, n_discharges: int) -> None:
-        pass  # wall-clock time passes by itself
-
-    def evaluation(self, simulators: list[DischargeSimulator]) -> float:
-        return sum(simulator.mean_run_s for simulator in simulators)
-
-    def batch(self, simulators: list[DischargeSimulator], n: int) -> float:
-        return sum(simulator.batch_cost_s(n) for simulator in simulators)
-
-
-class SimulationClock:
-    """A budget in simulations: the same budget makes the same fit on any machine (a wall-clock budget fits
-    further on a faster one). A lone simulation of one discharge costs 1, a batch of n costs n / 2 rounded
-    up (two solver threads' worth, whatever the machine has)."""
-
-    BATCH_WIDTH = 2
-
-    def __init__(self) -> None:
-        self.spent = 0.0
-
-    def now(self) -> float:
-        return self.spent
-
-    def charge(self, n_points: int, n_discharges: int) -> None:
-        self.spent += n_discharges * self._cost(n_points)
-
-    def evaluation(self, simulators: list[DischargeSimulator]) -> float:
-        return float(len(simulators))
-
-    def batch(self, simulators: list[DischargeSimulator], n: int) -> float:
-        return len(simulators) * self._cost(n)
-
-    def _cost(self, n_points: int) -> float:
-        return 1.0 if n_points == 1 else float(math.ceil(n_points / self.BATCH_WIDTH))
 
 
 @dataclass(frozen=True)
@@ -451,10 +279,10 @@ class _Fit:
     # Coordinates: the named parameters, then the free rest voltages, each in [0, 1]
     def pack(self, point: _Point, names: list[str]) -> np.ndarray:
         rests = [self.rest_bounds[k].to_unit(point.rests_v[k]) for k in self.free_rests]
-        return np.concatenate((_pack(point.params, names, self.bounds), rests))
+        return np.concatenate((to_units(point.params, names, self.bounds), rests))
 
     def unpack(self, base: _Point, names: list[str], x: np.ndarray) -> _Point:
-        params = _unpack(base.params, names, x[: len(names)], self.bounds)
+        params = from_units(base.params, names, x[: len(names)], self.bounds)
         rests = list(base.rests_v)
         for slot, k in enumerate(self.free_rests):
             rests[k] = self.rest_bounds[k].from_unit(float(x[len(names) + slot]))
@@ -475,7 +303,7 @@ class _Fit:
             k: float(std[len(names) + slot]) * (self.rest_bounds[k].high - self.rest_bounds[k].low)
             for slot, k in enumerate(self.free_rests)
         }
-        return _described(point.params, names, u0, std, self.bounds), rests
+        return described(point.params, names, u0, std, self.bounds), rests
 
     def start_rests(self, params: CellParameters) -> tuple[float, ...]:
         """Each discharge's rest voltage to start from: its first voltage if it started at rest; if not, that
@@ -728,10 +556,10 @@ def _calibrate(
     rng = np.random.default_rng(seed)
     restarts = 0
     while clock.now() + seed_s() < electro_until:
-        jump = _pack(fitted["point"].params, electro, bounds)
+        jump = to_units(fitted["point"].params, electro, bounds)
         jump += rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
         start_at = _Point(
-            _unpack(fitted["point"].params, electro, np.clip(jump, 0, 1), bounds), fitted["point"].rests_v
+            from_units(fitted["point"].params, electro, np.clip(jump, 0, 1), bounds), fitted["point"].rests_v
         )
         restart = stage(electro, start_at, False, electro_until)
         restarts += 1
@@ -784,76 +612,6 @@ def _calibrate(
             )
         ],
     )
-
-
-# Finite-difference step of the uncertainty Jacobian, in unit coordinates: well above the solver's noise,
-# well inside the region where the fitted curve is close to linear in the parameters.
-UNCERTAINTY_STEP = 0.01
-
-
-def standard_errors(
-    residuals_of,
-    params: CellParameters,
-    names: list[str],
-    step: float = UNCERTAINTY_STEP,
-    bounds: dict[str, Bound] = BOUNDS,
-    residuals_many=None,
-) -> dict[str, dict[str, float]]:
-    """Each parameter's standard error at ``params`` from the Gauss-Newton covariance of its residuals
-    (``unit_standard_errors``). Returned per parameter: the value, ``std_unit`` (in unit coordinates; ~0.3
-    or more means the curve does not pin it down) and the 1-sigma interval mapped back to the parameter
-    (asymmetric for log-scaled ones). ``residuals_many``, if given, evaluates a list of parameter sets at
-    once (a threaded batch); the result is the same as from ``residuals_of`` on each.
-    """
-
-    def residuals_at(points: list[np.ndarray]) -> list[np.ndarray]:
-        trials = [_unpack(params, names, u, bounds) for u in points]
-        return residuals_many(trials) if residuals_many is not None else [residuals_of(t) for t in trials]
-
-    u0 = _pack(params, names, bounds)
-    return _described(params, names, u0, unit_standard_errors(residuals_at, u0, step), bounds)
-
-
-def unit_standard_errors(residuals_at, u0: np.ndarray, step: float = UNCERTAINTY_STEP) -> np.ndarray:
-    """Standard errors of unit coordinates ``u0`` from the residuals ``residuals_at`` gives for a list of
-    points (the first is ``u0``, then one forward step per coordinate, all in one call).
-
-    cov = s^2 (J^T J)^-1, with s^2 the residual variance inflated for the residuals' lag-1 autocorrelation
-    rho (n_eff = n (1 - rho) / (1 + rho)): residuals along one curve are strongly correlated, and treating
-    them as independent would claim far too narrow intervals. A pseudo-inverse keeps coordinates the curve
-    cannot tell apart from producing infinities.
-    """
-    p = len(u0)
-    steps = [step if u0[k] + step <= 1.0 else -step for k in range(p)]
-    shifted = []
-    for k, h in enumerate(steps):
-        u = np.array(u0, dtype=float)
-        u[k] += h
-        shifted.append(u)
-    r0, *values = residuals_at([np.array(u0, dtype=float), *shifted])
-    n = len(r0)
-    jacobian = np.column_stack([(value - r0) / h for value, h in zip(values, steps, strict=True)])
-    rho = float(np.corrcoef(r0[:-1], r0[1:])[0, 1]) if n > 2 and np.std(r0) > 0 else 0.0
-    rho = min(max(rho, 0.0), 0.99)
-    n_eff = max(n * (1 - rho) / (1 + rho), p + 1.0)
-    variance = float(np.sum(r0**2)) / max(n_eff - p, 1.0) * n / n_eff
-    covariance = variance * np.linalg.pinv(jacobian.T @ jacobian)
-    return np.sqrt(np.maximum(np.diag(covariance), 0.0))
-
-
-def _described(
-    params: CellParameters, names: list[str], u0: np.ndarray, std: np.ndarray, bounds: dict[str, Bound]
-) -> dict[str, dict[str, float]]:
-    out = {}
-    for k, name in enumerate(names):
-        bound = bounds[name]
-        out[name] = {
-            "value": float(getattr(params, name)),
-            "std_unit": float(std[k]),
-            "low": bound.from_unit(u0[k] - std[k]),
-            "high": bound.from_unit(u0[k] + std[k]),
-        }
-    return out
 
 
 def _soft_l1(residuals: np.ndarray) -> float:
