@@ -57,12 +57,13 @@ def b0029():
             columns = (frame.time[a:b], frame.voltage_v[a:b], frame.current_a[a:b], frame.temperature_c[a:b])
             found.append((columns, info.ambient_temperature_c))
     fit, held = found[1], found[2]
-    return calibrate(*fit[0], fit[1], budget_s=40), held
+    return calibrate(*fit[0], fit[1], budget_simulations=90), held
 
 
 def test_calibration_on_nasa_discharge(b0029):
     calibration, (held_columns, held_ambient) = b0029
-    # The benchmark (120 s) measures ~0.5 % / 0.11 % (K); the thresholds leave margin for this 40 s budget.
+    # The benchmark (120 s) measures ~0.5 % / 0.11 % (K); 90 simulations reach ~0.56 %, and the thresholds
+    # leave margin for solver differences between machines.
     assert calibration.coverage == pytest.approx(1.0)
     assert calibration.voltage_mape_pct < 1.5
     assert calibration.temperature_mape_k_pct < 0.3

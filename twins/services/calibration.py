@@ -185,7 +185,11 @@ def run(job_id: str) -> CalibrationJob:
 
 
 def _input_hash(
-    battery: Battery, cycles: list[curves.DischargeCycle], physics_model: str, budget_s: float
+    battery: Battery,
+    cycles: list[curves.DischargeCycle],
+    physics_model: str,
+    budget_s: float,
+    budget_simulations: int | None,
 ) -> str:
     # One discharge keeps the key it had before joint fits existed, so its stored runs still answer.
     which = (
@@ -202,10 +206,17 @@ def _input_hash(
                 "inputs": [cycle.record_hash for cycle in cycles],
                 **which,
                 "physics_model": physics_model,
-                "budget_s": float(budget_s),
+                **_budget(budget_s, budget_simulations),
             }
         )
     ).hexdigest()
+
+
+def _budget(budget_s: float, budget_simulations: int | None) -> dict:
+    # A budget in simulations replaces the wall-clock one; a request without it keeps its old key.
+    if budget_simulations is not None:
+        return {"budget_simulations": int(budget_simulations)}
+    return {"budget_s": float(budget_s)}
 
 
 class _Measured(NamedTuple):
@@ -260,11 +271,13 @@ def calibrate_battery(
     cycle_indices: list[int] | None = None,
     physics_model: str = "SPMe",
     budget_s: float = DEFAULT_BUDGET_S,
+    budget_simulations: int | None = None,
 ) -> TwinRun:
     """Calibrate on the chosen discharge (or jointly on ``cycle_indices``) and record the result, once per
     input: the same request on the same records returns the stored run (a calibration is bounded by
     wall-clock time, so running it again would give a slightly different fit, and there must be one
-    answer per input)."""
+    answer per input). ``budget_simulations`` bounds the fit by model simulations instead of seconds:
+    the same fit on any machine however loaded (tests, comparisons), at a wall time that depends on it."""
     from twins.physics.calibration import calibrate_discharges
     from twins.physics.model import CellParameters
 
@@ -276,7 +289,7 @@ def calibrate_battery(
     else:
         cycles = [choose_discharge(battery, cycle_index)]
         paths = ["/cycle"]
-    key = _input_hash(battery, cycles, physics_model, budget_s)
+    key = _input_hash(battery, cycles, physics_model, budget_s, budget_simulations)
     stored = _stored(battery, key)
     if stored is not None:
         return stored
@@ -290,6 +303,7 @@ def calibrate_battery(
         discharges,
         model=physics_model,
         budget_s=budget_s,
+        budget_simulations=budget_simulations,
         uncertainty=True,
         rated_capacity_ah=rated,
         start=CellParameters(capacity_ah=rated) if partial else None,
@@ -333,7 +347,7 @@ def calibrate_battery(
             "uncalibrated": fitted.initial,
             "simulations": fitted.n_simulations,
             "wall_s": fitted.wall_s,
-            "budget_s": float(budget_s),
+            **_budget(budget_s, budget_simulations),
             "message": fitted.message,
         }
     )
