@@ -37,24 +37,17 @@ model papers quoting 0.07-0.39 % report. The RMSE in K is given too because it r
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import least_squares
-from scipy.stats import qmc
 
 from twins.physics.budget import SimulationClock, WallClock
-from twins.physics.discharge import Discharge, combined_errors, delivered_ah, mean_discharge_current
+from twins.physics.discharge import Discharge, delivered_ah, mean_discharge_current
+from twins.physics.fit import Fit, Trial
 from twins.physics.model import (
-    FULL_VOLTAGE_V,
     CellParameters,
     DischargeSimulator,
-    SimulatedCurve,
-    electrode_balance,
-    held_to_end,
     overlap_errors,
 )
 from twins.physics.parameter_space import (
@@ -68,7 +61,6 @@ from twins.physics.parameter_space import (
     to_units,
 )
 from twins.physics.thermal_fit import fit_thermal
-from twins.physics.uncertainty import described, unit_standard_errors
 
 # Share of a joint calibration's budget for its warm start on its fullest discharge alone.
 WARM_START_SHARE = 0.4
@@ -84,28 +76,12 @@ KINETIC = [
     "electrolyte_transport_scale",
     "reaction_rate_scale",
 ]
-# Temperature residuals are ~3x smaller than voltage ones in relative terms (0.3 % of 320 K is 1 K,
-# 1 % of 3.5 V is 35 mV); the weight makes both curves pull on the joint polish.
-TEMPERATURE_WEIGHT = 3.0
-
-
-# Soft-L1 loss scale: residuals (relative errors) above 1 % count linearly, as in a MAPE.
-F_SCALE = 0.01
-# Weight of the corrected positive OCP's monotonicity violation (V per unit stoichiometry) in the residuals.
-SHAPE_WEIGHT = 0.1
 # A seed's least squares needs about this many runs to settle; fewer affordable runs: one seed only.
 SEED_RUNS = 150
 # Restarts jump this far (unit coordinates, each way) from the best fit so far.
 RESTART_RADIUS = 0.1
-# A discharge that did not start at rest has its rest voltage fitted, up to this far above full (a cell
-# just off its charge relaxes from above 4.2 V).
-REST_HEADROOM_V = 0.05
-# Forward-difference step of the fit's Jacobian, in unit coordinates (scipy's default relative step for
-# "2-point" would be ~1.5e-8, far inside the solver's noise).
-DIFF_STEP = 1e-3
-# Multi-start screen: this many Sobol points within +-SCREEN_RADIUS (unit coordinates) of the start.
+# Multi-start screen: this many Sobol points around the start (``fit.screen``).
 N_STARTS = 8
-SCREEN_RADIUS = 0.15
 
 
 @dataclass
@@ -185,202 +161,6 @@ def calibrate(
     return calibrate_discharges([discharge], **options)
 
 
-@dataclass(frozen=True)
-class _Point:
-    """A trial of the fit: cell parameters and the rest voltage each discharge starts from."""
-
-    params: CellParameters
-    rests_v: tuple[float, ...]
-
-
-class _Fit:
-    """What every stage of one calibration shares: the discharges, their simulators, and the chamber offsets
-    found so far (the thermal fit sets them between stages)."""
-
-    def __init__(
-        self,
-        discharges: list[Discharge],
-        model: str,
-        offsets: list[float],
-        bounds: dict[str, Bound],
-        clock: WallClock | SimulationClock,
-    ):
-        self.discharges = discharges
-        self.clock = clock
-        self.simulators = [discharge.simulator(model) for discharge in discharges]
-        self.offsets = list(offsets)
-        self.bounds = bounds
-        self.balance = electrode_balance()
-        # The discharges that did not start at rest: their rest voltage is a parameter of the fit, between
-        # the first (loaded) voltage and a little above full.
-        self.free_rests = [k for k, d in enumerate(discharges) if not d.at_rest]
-        self.rest_bounds = {
-            k: Bound(first, max(FULL_VOLTAGE_V + REST_HEADROOM_V, first + REST_HEADROOM_V), log=False)
-            for k in self.free_rests
-            for first in [float(discharges[k].voltage_v[0])]
-        }
-
-    # Simulation
-    def run_batch(self, points: list[_Point]) -> list[list[SimulatedCurve]]:
-        """Every discharge simulated at every point (each discharge's points in one threaded batch); per
-        point, its curves in the order of ``discharges``."""
-        per_discharge = [
-            simulator.run_many([(point.params, offset, point.rests_v[k]) for point in points])
-            for k, (simulator, offset) in enumerate(zip(self.simulators, self.offsets, strict=True))
-        ]
-        self.clock.charge(len(points), len(self.simulators))
-        return [list(curves) for curves in zip(*per_discharge, strict=True)]
-
-    def run(self, point: _Point) -> list[SimulatedCurve]:
-        return self.run_batch([point])[0]
-
-    def evaluation_s(self) -> float:
-        """Expected cost (on the clock) of simulating every discharge once, alone."""
-        return self.clock.evaluation(self.simulators)
-
-    def batch_s(self, n: int) -> float:
-        """Expected cost (on the clock) of simulating every discharge for ``n`` points in a batch."""
-        return self.clock.batch(self.simulators, n)
-
-    @property
-    def n_simulations(self) -> int:
-        return sum(simulator.n_runs for simulator in self.simulators)
-
-    # Residuals and errors
-    def errors_of(self, curves: list[SimulatedCurve]) -> tuple[dict[str, float], list[dict[str, float]]]:
-        each = [
-            overlap_errors(curve, d.time_s, d.voltage_v, d.temperature_c)
-            for curve, d in zip(curves, self.discharges, strict=True)
-        ]
-        return combined_errors(each, [len(d.time_s) for d in self.discharges]), each
-
-    def voltage_residuals(self, curves: list[SimulatedCurve]) -> np.ndarray:
-        return np.concatenate(
-            [
-                (_padded(curve.voltage_v, len(d.voltage_v), 0.0) - d.voltage_v) / d.voltage_v
-                for curve, d in zip(curves, self.discharges, strict=True)
-            ]
-        )
-
-    def temperature_residuals(self, curves: list[SimulatedCurve]) -> np.ndarray:
-        parts = []
-        for curve, d in zip(curves, self.discharges, strict=True):
-            simulated = _padded(curve.temperature_c, len(d.temperature_c), d.ambient_c)
-            parts.append(TEMPERATURE_WEIGHT * (simulated - d.temperature_c) / (d.temperature_c + 273.15))
-        return np.concatenate(parts)
-
-    def residuals(self, point: _Point, curves: list[SimulatedCurve], with_temperature: bool) -> np.ndarray:
-        parts = [self.voltage_residuals(curves)]
-        if with_temperature:
-            parts.append(self.temperature_residuals(curves))
-        parts.append(SHAPE_WEIGHT * self.balance.shape_violation(point.params.ocp_shape))
-        return np.concatenate(parts)
-
-    # Coordinates: the named parameters, then the free rest voltages, each in [0, 1]
-    def pack(self, point: _Point, names: list[str]) -> np.ndarray:
-        rests = [self.rest_bounds[k].to_unit(point.rests_v[k]) for k in self.free_rests]
-        return np.concatenate((to_units(point.params, names, self.bounds), rests))
-
-    def unpack(self, base: _Point, names: list[str], x: np.ndarray) -> _Point:
-        params = from_units(base.params, names, x[: len(names)], self.bounds)
-        rests = list(base.rests_v)
-        for slot, k in enumerate(self.free_rests):
-            rests[k] = self.rest_bounds[k].from_unit(float(x[len(names) + slot]))
-        return _Point(params, tuple(rests))
-
-    def standard_errors(self, point: _Point, names: list[str]) -> tuple[dict, dict[int, float]]:
-        """``names``' standard errors at ``point`` (``unit_standard_errors`` on the voltage residuals, with
-        the free rest voltages among the coordinates, so a parameter that trades off against a rest
-        voltage shows it), and each free rest voltage's, in volts."""
-        u0 = self.pack(point, names)
-
-        def residuals_at(us: list[np.ndarray]) -> list[np.ndarray]:
-            points = [self.unpack(point, names, u) for u in us]
-            return [self.voltage_residuals(curves) for curves in self.run_batch(points)]
-
-        std = unit_standard_errors(residuals_at, u0)
-        rests = {
-            k: float(std[len(names) + slot]) * (self.rest_bounds[k].high - self.rest_bounds[k].low)
-            for slot, k in enumerate(self.free_rests)
-        }
-        return described(point.params, names, u0, std, self.bounds), rests
-
-    def start_rests(self, params: CellParameters) -> tuple[float, ...]:
-        """Each discharge's rest voltage to start from: its first voltage if it started at rest; if not, that
-        voltage plus the drop the model shows under the same current at ``params`` (one simulation)."""
-        rests = [float(d.voltage_v[0]) for d in self.discharges]
-        for k in self.free_rests:
-            first = rests[k]
-            curve = self.simulators[k].run(params, self.offsets[k], first)
-            self.clock.charge(1, 1)
-            drop = first - float(curve.voltage_v[0]) if len(curve.voltage_v) else 0.0
-            rests[k] = float(
-                np.clip(first + max(drop, 0.0), self.rest_bounds[k].low, self.rest_bounds[k].high)
-            )
-        return tuple(rests)
-
-    def stage(
-        self,
-        names: list[str],
-        base: _Point,
-        with_temperature: bool,
-        until: float,
-        *,
-        n_starts: int,
-        seed: int,
-        notes: list[str],
-    ) -> dict:
-        """Least squares over ``names`` and the free rest voltages (unit coordinates) from ``base``, stopped
-        at ``until``; the best point seen: its ``point``, ``cost`` and simulated ``curves``."""
-        best = {"cost": math.inf, "point": base, "curves": None}
-        last: dict[str, np.ndarray | None] = {"x": None, "r": None}
-
-        def residual_batch(xs: list[np.ndarray]) -> list[np.ndarray]:
-            # A batch is started only if it is expected to end in time; a lone point if time is left.
-            if self.clock.now() + (self.batch_s(len(xs)) if len(xs) > 1 else 0.0) > until:
-                raise _BudgetExhausted
-            points = [self.unpack(base, names, x) for x in xs]
-            out = []
-            for point, curves in zip(points, self.run_batch(points), strict=True):
-                r = self.residuals(point, curves, with_temperature)
-                cost = _soft_l1(r)
-                if cost < best["cost"]:
-                    best.update(cost=cost, point=point, curves=curves)
-                out.append(r)
-            return out
-
-        def residuals(x: np.ndarray) -> np.ndarray:
-            r = residual_batch([x])[0]
-            last.update(x=np.array(x, dtype=float), r=r)
-            return r
-
-        def jacobian(x: np.ndarray) -> np.ndarray:
-            # Forward differences as scipy's "2-point" takes them within the [0, 1] bounds (a step that
-            # would leave them goes the other way), every column's simulation in one batch.
-            shifted = []
-            for k in range(len(x)):
-                point = np.array(x, dtype=float)
-                point[k] += DIFF_STEP if x[k] + DIFF_STEP <= 1.0 else -DIFF_STEP
-                shifted.append(point)
-            steps = [point[k] - x[k] for k, point in enumerate(shifted)]  # the steps as represented
-            known = last["x"] is not None and np.array_equal(last["x"], x)
-            values = residual_batch(shifted if known else [*shifted, np.array(x, dtype=float)])
-            r0 = last["r"] if known else values[-1]
-            return np.column_stack([(values[k] - r0) / h for k, h in enumerate(steps)])
-
-        x0 = self.pack(base, names)
-        try:
-            x0 = _screen(residual_batch, x0, n_starts, seed) if not with_temperature else x0
-            result = least_squares(
-                residuals, x0, jac=jacobian, bounds=(0.0, 1.0), method="trf", x_scale=0.1,
-                loss="soft_l1", f_scale=F_SCALE, max_nfev=400, xtol=1e-8, ftol=1e-8,
-            )  # fmt: skip
-            notes.append(str(result.message))
-        except _BudgetExhausted:
-            notes.append("budget exhausted; best parameters so far")
-        return best
-
-
 def _conditions_differ(discharges: list[Discharge]) -> bool:
     """Whether the discharges differ in rate (mean current by more than RATE_SPREAD) or chamber (by more
     than AMBIENT_SPREAD_K): what a joint fit learns the kinetics and transport from."""
@@ -388,12 +168,6 @@ def _conditions_differ(discharges: list[Discharge]) -> bool:
     ambients = [d.ambient_c for d in discharges]
     rates_differ = min(currents) > 0 and max(currents) / min(currents) > RATE_SPREAD
     return rates_differ or max(ambients) - min(ambients) > AMBIENT_SPREAD_K
-
-
-def _padded(values: np.ndarray, length: int, fill: float) -> np.ndarray:
-    # Past the point the solver stopped (the cut-off), hold the last value: the residual then grows smoothly
-    # with the missing capacity instead of jumping, which finite differences need.
-    return held_to_end(values, length) if len(values) else np.full(length, fill)
 
 
 def calibrate_discharges(
@@ -475,13 +249,13 @@ def _calibrate(
         )
         params = warm.params
         offsets = [warm.ambient_offset_k] * len(discharges)  # the same cell, most likely the same chamber
-    fit = _Fit(discharges, model, offsets, bounds, clock)
+    fit = Fit(discharges, model, offsets, bounds, clock)
     measured_rests = tuple(float(d.voltage_v[0]) for d in discharges)
     run_started = clock.now()
-    point = _Point(params, fit.start_rests(params))
+    point = Trial(params, fit.start_rests(params))
     if warm is not None:
         warm_rest = warm.per_discharge[0]["rest_voltage_v"]
-        point = _Point(
+        point = Trial(
             params,
             tuple(warm_rest if d is fullest else v for d, v in zip(discharges, point.rests_v, strict=True)),
         )
@@ -491,14 +265,14 @@ def _calibrate(
     n_starts = int(min(N_STARTS, 0.1 * budget / max(run_s, 1e-3)))
     # The uncalibrated model: the start parameters, each discharge from its first voltage.
     initial_errors, _ = fit.errors_of(
-        first if warm is None and not fit.free_rests else fit.run(_Point(uncalibrated, measured_rests))
+        first if warm is None and not fit.free_rests else fit.run(Trial(uncalibrated, measured_rests))
     )
     params, fit.offsets = fit_thermal(first, point.params, discharges, fit.offsets, fit_ambient)
-    point = _Point(params, point.rests_v)
+    point = Trial(params, point.rests_v)
     notes: list[str] = []
     electro = list(ELECTROCHEMICAL)
 
-    def stage(names: list[str], base: _Point, with_temperature: bool, until: float) -> dict:
+    def stage(names: list[str], base: Trial, with_temperature: bool, until: float) -> dict:
         return fit.stage(names, base, with_temperature, until, n_starts=n_starts, seed=seed, notes=notes)
 
     def seed_s() -> float:
@@ -538,8 +312,8 @@ def _calibrate(
             params, fit.offsets = fit_thermal(
                 kinetic["curves"], point.params, discharges, fit.offsets, fit_ambient
             )
-            point = _Point(params, point.rests_v)
-    seeds = [point, _Point(wide_positive_seed(params, bounds), point.rests_v)]
+            point = Trial(params, point.rests_v)
+    seeds = [point, Trial(wide_positive_seed(params, bounds), point.rests_v)]
     fits = []
     for index, seed_point in enumerate(seeds):
         remaining = electro_until - clock.now()
@@ -558,7 +332,7 @@ def _calibrate(
     while clock.now() + seed_s() < electro_until:
         jump = to_units(fitted["point"].params, electro, bounds)
         jump += rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
-        start_at = _Point(
+        start_at = Trial(
             from_units(fitted["point"].params, electro, np.clip(jump, 0, 1), bounds), fitted["point"].rests_v
         )
         restart = stage(electro, start_at, False, electro_until)
@@ -573,13 +347,13 @@ def _calibrate(
         params, fit.offsets = fit_thermal(
             fitted["curves"], point.params, discharges, fit.offsets, fit_ambient
         )
-        point = _Point(params, point.rests_v)
+        point = Trial(params, point.rests_v)
     if polish_fits(clock.now()):
         polished = stage(polish, point, True, deadline - reserve_s())["point"]
         params, fit.offsets = fit_thermal(
             fit.run(polished), polished.params, discharges, fit.offsets, fit_ambient
         )
-        point = _Point(params, polished.rests_v)
+        point = Trial(params, polished.rests_v)
     errors, each = fit.errors_of(fit.run(point))
     parameter_errors, rest_std_v = fit.standard_errors(point, electro) if uncertainty else ({}, {})
     return Calibration(
@@ -614,13 +388,6 @@ def _calibrate(
     )
 
 
-def _soft_l1(residuals: np.ndarray) -> float:
-    """The least squares' own objective (soft-L1 loss): what seeds and restarts are compared by. It is
-    quadratic below ``F_SCALE`` and linear above, i.e. close to the MAPE the fit is judged by."""
-    z = (residuals / F_SCALE) ** 2
-    return float(np.sum(2 * (np.sqrt(1 + z) - 1)))
-
-
 def wide_positive_seed(params: CellParameters, bounds: dict[str, Bound] = BOUNDS) -> CellParameters:
     """The second seed: the other end of the electrode balance. The base set's positive electrode spans
     most of its stoichiometry range over a discharge; here it is oversized (1.4x) against a smaller
@@ -633,19 +400,6 @@ def wide_positive_seed(params: CellParameters, bounds: dict[str, Bound] = BOUNDS
         negative_ratio=0.6,
         negative_sto_full=0.97,
     )
-
-
-def _screen(residual_batch, x0: np.ndarray, n_points: int, seed: int) -> np.ndarray:
-    """The best of the start and ``n_points`` scrambled-Sobol points around it (a cheap global look)."""
-    if n_points < 1:
-        return x0
-    sampler = qmc.Sobol(len(x0), scramble=True, seed=seed)
-    with warnings.catch_warnings():  # Sobol's balance warning for counts that are not powers of two
-        warnings.simplefilter("ignore")
-        points = np.clip(x0 + SCREEN_RADIUS * (2 * sampler.random(n_points) - 1), 0.0, 1.0)
-    candidates = [x0, *points]
-    costs = [float(np.sum(r**2)) for r in residual_batch(candidates)]
-    return candidates[int(np.argmin(costs))]  # the start on a tie
 
 
 def evaluate(
@@ -665,7 +419,3 @@ def evaluate(
         discharge.temperature_c,
         calibration.ambient_offset_k,
     )
-
-
-class _BudgetExhausted(Exception):
-    pass

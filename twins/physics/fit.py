@@ -1,0 +1,273 @@
+"""One calibration's least-squares problem: its trials, residuals and coordinates, and one stage of it.
+
+``calibration`` decides the strategy (seeds, stages, budgets); ``Fit`` is what every stage of it shares:
+the discharges and their simulators, the residuals a trial leaves (relative voltage error, weighted
+temperature error, the OCP shape penalty), the unit coordinates the optimiser moves in (the named
+parameters, then the rest voltages of discharges that started under load), and ``Fit.stage``: one
+bounded least squares with batched finite-difference Jacobians, stopped by the budget's clock.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.stats import qmc
+
+from twins.physics.budget import SimulationClock, WallClock
+from twins.physics.discharge import Discharge, combined_errors
+from twins.physics.model import (
+    FULL_VOLTAGE_V,
+    CellParameters,
+    SimulatedCurve,
+    electrode_balance,
+    held_to_end,
+    overlap_errors,
+)
+from twins.physics.parameter_space import Bound, from_units, to_units
+from twins.physics.uncertainty import described, unit_standard_errors
+
+# Temperature residuals are ~3x smaller than voltage ones in relative terms (0.3 % of 320 K is 1 K,
+# 1 % of 3.5 V is 35 mV); the weight makes both curves pull on the joint polish.
+TEMPERATURE_WEIGHT = 3.0
+# Soft-L1 loss scale: residuals (relative errors) above 1 % count linearly, as in a MAPE.
+F_SCALE = 0.01
+# Weight of the corrected positive OCP's monotonicity violation (V per unit stoichiometry) in the residuals.
+SHAPE_WEIGHT = 0.1
+# A discharge that did not start at rest has its rest voltage fitted, up to this far above full (a cell
+# just off its charge relaxes from above 4.2 V).
+REST_HEADROOM_V = 0.05
+# Forward-difference step of the fit's Jacobian, in unit coordinates (scipy's default relative step for
+# "2-point" would be ~1.5e-8, far inside the solver's noise).
+DIFF_STEP = 1e-3
+# Multi-start screen: points within +-SCREEN_RADIUS (unit coordinates) of the start.
+SCREEN_RADIUS = 0.15
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A trial of the fit: cell parameters and the rest voltage each discharge starts from."""
+
+    params: CellParameters
+    rests_v: tuple[float, ...]
+
+
+class Fit:
+    """What every stage of one calibration shares: the discharges, their simulators, and the chamber offsets
+    found so far (the thermal fit sets them between stages)."""
+
+    def __init__(
+        self,
+        discharges: list[Discharge],
+        model: str,
+        offsets: list[float],
+        bounds: dict[str, Bound],
+        clock: WallClock | SimulationClock,
+    ):
+        self.discharges = discharges
+        self.clock = clock
+        self.simulators = [discharge.simulator(model) for discharge in discharges]
+        self.offsets = list(offsets)
+        self.bounds = bounds
+        self.balance = electrode_balance()
+        # The discharges that did not start at rest: their rest voltage is a parameter of the fit, between
+        # the first (loaded) voltage and a little above full.
+        self.free_rests = [k for k, d in enumerate(discharges) if not d.at_rest]
+        self.rest_bounds = {
+            k: Bound(first, max(FULL_VOLTAGE_V + REST_HEADROOM_V, first + REST_HEADROOM_V), log=False)
+            for k in self.free_rests
+            for first in [float(discharges[k].voltage_v[0])]
+        }
+
+    # Simulation
+    def run_batch(self, points: list[Trial]) -> list[list[SimulatedCurve]]:
+        """Every discharge simulated at every point (each discharge's points in one threaded batch); per
+        point, its curves in the order of ``discharges``."""
+        per_discharge = [
+            simulator.run_many([(point.params, offset, point.rests_v[k]) for point in points])
+            for k, (simulator, offset) in enumerate(zip(self.simulators, self.offsets, strict=True))
+        ]
+        self.clock.charge(len(points), len(self.simulators))
+        return [list(curves) for curves in zip(*per_discharge, strict=True)]
+
+    def run(self, point: Trial) -> list[SimulatedCurve]:
+        return self.run_batch([point])[0]
+
+    def evaluation_s(self) -> float:
+        """Expected cost (on the clock) of simulating every discharge once, alone."""
+        return self.clock.evaluation(self.simulators)
+
+    def batch_s(self, n: int) -> float:
+        """Expected cost (on the clock) of simulating every discharge for ``n`` points in a batch."""
+        return self.clock.batch(self.simulators, n)
+
+    @property
+    def n_simulations(self) -> int:
+        return sum(simulator.n_runs for simulator in self.simulators)
+
+    # Residuals and errors
+    def errors_of(self, curves: list[SimulatedCurve]) -> tuple[dict[str, float], list[dict[str, float]]]:
+        each = [
+            overlap_errors(curve, d.time_s, d.voltage_v, d.temperature_c)
+            for curve, d in zip(curves, self.discharges, strict=True)
+        ]
+        return combined_errors(each, [len(d.time_s) for d in self.discharges]), each
+
+    def voltage_residuals(self, curves: list[SimulatedCurve]) -> np.ndarray:
+        return np.concatenate(
+            [
+                (padded(curve.voltage_v, len(d.voltage_v), 0.0) - d.voltage_v) / d.voltage_v
+                for curve, d in zip(curves, self.discharges, strict=True)
+            ]
+        )
+
+    def temperature_residuals(self, curves: list[SimulatedCurve]) -> np.ndarray:
+        parts = []
+        for curve, d in zip(curves, self.discharges, strict=True):
+            simulated = padded(curve.temperature_c, len(d.temperature_c), d.ambient_c)
+            parts.append(TEMPERATURE_WEIGHT * (simulated - d.temperature_c) / (d.temperature_c + 273.15))
+        return np.concatenate(parts)
+
+    def residuals(self, point: Trial, curves: list[SimulatedCurve], with_temperature: bool) -> np.ndarray:
+        parts = [self.voltage_residuals(curves)]
+        if with_temperature:
+            parts.append(self.temperature_residuals(curves))
+        parts.append(SHAPE_WEIGHT * self.balance.shape_violation(point.params.ocp_shape))
+        return np.concatenate(parts)
+
+    # Coordinates: the named parameters, then the free rest voltages, each in [0, 1]
+    def pack(self, point: Trial, names: list[str]) -> np.ndarray:
+        rests = [self.rest_bounds[k].to_unit(point.rests_v[k]) for k in self.free_rests]
+        return np.concatenate((to_units(point.params, names, self.bounds), rests))
+
+    def unpack(self, base: Trial, names: list[str], x: np.ndarray) -> Trial:
+        params = from_units(base.params, names, x[: len(names)], self.bounds)
+        rests = list(base.rests_v)
+        for slot, k in enumerate(self.free_rests):
+            rests[k] = self.rest_bounds[k].from_unit(float(x[len(names) + slot]))
+        return Trial(params, tuple(rests))
+
+    def standard_errors(self, point: Trial, names: list[str]) -> tuple[dict, dict[int, float]]:
+        """``names``' standard errors at ``point`` (``unit_standard_errors`` on the voltage residuals, with
+        the free rest voltages among the coordinates, so a parameter that trades off against a rest
+        voltage shows it), and each free rest voltage's, in volts."""
+        u0 = self.pack(point, names)
+
+        def residuals_at(us: list[np.ndarray]) -> list[np.ndarray]:
+            points = [self.unpack(point, names, u) for u in us]
+            return [self.voltage_residuals(curves) for curves in self.run_batch(points)]
+
+        std = unit_standard_errors(residuals_at, u0)
+        rests = {
+            k: float(std[len(names) + slot]) * (self.rest_bounds[k].high - self.rest_bounds[k].low)
+            for slot, k in enumerate(self.free_rests)
+        }
+        return described(point.params, names, u0, std, self.bounds), rests
+
+    def start_rests(self, params: CellParameters) -> tuple[float, ...]:
+        """Each discharge's rest voltage to start from: its first voltage if it started at rest; if not, that
+        voltage plus the drop the model shows under the same current at ``params`` (one simulation)."""
+        rests = [float(d.voltage_v[0]) for d in self.discharges]
+        for k in self.free_rests:
+            first = rests[k]
+            curve = self.simulators[k].run(params, self.offsets[k], first)
+            self.clock.charge(1, 1)
+            drop = first - float(curve.voltage_v[0]) if len(curve.voltage_v) else 0.0
+            rests[k] = float(
+                np.clip(first + max(drop, 0.0), self.rest_bounds[k].low, self.rest_bounds[k].high)
+            )
+        return tuple(rests)
+
+    def stage(
+        self,
+        names: list[str],
+        base: Trial,
+        with_temperature: bool,
+        until: float,
+        *,
+        n_starts: int,
+        seed: int,
+        notes: list[str],
+    ) -> dict:
+        """Least squares over ``names`` and the free rest voltages (unit coordinates) from ``base``, stopped
+        at ``until``; the best point seen: its ``point``, ``cost`` and simulated ``curves``."""
+        best = {"cost": math.inf, "point": base, "curves": None}
+        last: dict[str, np.ndarray | None] = {"x": None, "r": None}
+
+        def residual_batch(xs: list[np.ndarray]) -> list[np.ndarray]:
+            # A batch is started only if it is expected to end in time; a lone point if time is left.
+            if self.clock.now() + (self.batch_s(len(xs)) if len(xs) > 1 else 0.0) > until:
+                raise BudgetExhausted
+            points = [self.unpack(base, names, x) for x in xs]
+            out = []
+            for point, curves in zip(points, self.run_batch(points), strict=True):
+                r = self.residuals(point, curves, with_temperature)
+                cost = soft_l1(r)
+                if cost < best["cost"]:
+                    best.update(cost=cost, point=point, curves=curves)
+                out.append(r)
+            return out
+
+        def residuals(x: np.ndarray) -> np.ndarray:
+            r = residual_batch([x])[0]
+            last.update(x=np.array(x, dtype=float), r=r)
+            return r
+
+        def jacobian(x: np.ndarray) -> np.ndarray:
+            # Forward differences as scipy's "2-point" takes them within the [0, 1] bounds (a step that
+            # would leave them goes the other way), every column's simulation in one batch.
+            shifted = []
+            for k in range(len(x)):
+                point = np.array(x, dtype=float)
+                point[k] += DIFF_STEP if x[k] + DIFF_STEP <= 1.0 else -DIFF_STEP
+                shifted.append(point)
+            steps = [point[k] - x[k] for k, point in enumerate(shifted)]  # the steps as represented
+            known = last["x"] is not None and np.array_equal(last["x"], x)
+            values = residual_batch(shifted if known else [*shifted, np.array(x, dtype=float)])
+            r0 = last["r"] if known else values[-1]
+            return np.column_stack([(values[k] - r0) / h for k, h in enumerate(steps)])
+
+        x0 = self.pack(base, names)
+        try:
+            x0 = screen(residual_batch, x0, n_starts, seed) if not with_temperature else x0
+            result = least_squares(
+                residuals, x0, jac=jacobian, bounds=(0.0, 1.0), method="trf", x_scale=0.1,
+                loss="soft_l1", f_scale=F_SCALE, max_nfev=400, xtol=1e-8, ftol=1e-8,
+            )  # fmt: skip
+            notes.append(str(result.message))
+        except BudgetExhausted:
+            notes.append("budget exhausted; best parameters so far")
+        return best
+
+
+def soft_l1(residuals: np.ndarray) -> float:
+    """The least squares' own objective (soft-L1 loss): what seeds and restarts are compared by. It is
+    quadratic below ``F_SCALE`` and linear above, i.e. close to the MAPE the fit is judged by."""
+    z = (residuals / F_SCALE) ** 2
+    return float(np.sum(2 * (np.sqrt(1 + z) - 1)))
+
+
+def screen(residual_batch, x0: np.ndarray, n_points: int, seed: int) -> np.ndarray:
+    """The best of the start and ``n_points`` scrambled-Sobol points around it (a cheap global look)."""
+    if n_points < 1:
+        return x0
+    sampler = qmc.Sobol(len(x0), scramble=True, seed=seed)
+    with warnings.catch_warnings():  # Sobol's balance warning for counts that are not powers of two
+        warnings.simplefilter("ignore")
+        points = np.clip(x0 + SCREEN_RADIUS * (2 * sampler.random(n_points) - 1), 0.0, 1.0)
+    candidates = [x0, *points]
+    costs = [float(np.sum(r**2)) for r in residual_batch(candidates)]
+    return candidates[int(np.argmin(costs))]  # the start on a tie
+
+
+def padded(values: np.ndarray, length: int, fill: float) -> np.ndarray:
+    # Past the point the solver stopped (the cut-off), hold the last value: the residual then grows smoothly
+    # with the missing capacity instead of jumping, which finite differences need.
+    return held_to_end(values, length) if len(values) else np.full(length, fill)
+
+
+class BudgetExhausted(Exception):
+    """The clock would pass a stage's deadline before the next batch ends."""
