@@ -113,3 +113,15 @@ def test_a_budget_in_simulations_makes_the_same_fit_on_any_machine():
     assert first.voltage_mape_pct < first.initial["voltage_mape_pct"]
     # A lone simulation counts 1, a batch of n counts n/2: never more simulations than twice the budget.
     assert 60 <= first.n_simulations <= 2 * 60 + 20
+
+
+def test_a_wall_clock_ceiling_ends_a_budget_in_simulations_and_says_so():
+    """A service's job must end: a budget in simulations too large for the machine stops at the ceiling
+    with the best fit so far, marked as machine-dependent."""
+    discharge = _discharge(4.0)
+    fit = calibrate_discharges([discharge], budget_simulations=100_000, wall_ceiling_s=2.0)
+    assert fit.cut_short is True and fit.message.startswith("wall-clock ceiling of 2 s reached")
+    assert fit.wall_s < 60 and fit.n_simulations < 2_000
+    assert fit.voltage_mape_pct <= fit.initial["voltage_mape_pct"] and fit.coverage > 0
+    within = calibrate_discharges([discharge], budget_simulations=20, wall_ceiling_s=600.0)
+    assert within.cut_short is False and "ceiling" not in within.message

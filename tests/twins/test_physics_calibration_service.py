@@ -80,15 +80,20 @@ def test_the_api_queues_a_job_whose_result_readers_can_fetch(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     assert operator_client.get(_path(measured_cell.pk)).status_code == 404
+    body = {"budget_simulations": SIMULATIONS}
     with django_capture_on_commit_callbacks(execute=True):
-        response = operator_client.post(_path(measured_cell.pk), {"budget_s": BUDGET_S}, format="json")
+        response = operator_client.post(_path(measured_cell.pk), body, format="json")
     assert response.status_code == 202, response.json()
     job = response.json()
     assert job["status"] == "queued" and response["Location"] == job["url"]
-    assert job["request"] == {"model": "SPMe", "budget_s": BUDGET_S, "cycle": 1}
+    assert job["request"] == {"model": "SPMe", "budget_simulations": SIMULATIONS, "cycle": 1}
     polled = legitimate_interest_client.get(job["url"]).json()
     assert polled["status"] == "succeeded", polled["error"]
-    assert polled["result"]["outputs"]["fit"]["voltage_mape_pct"] < 0.5
+    outputs = polled["result"]["outputs"]
+    assert outputs["fit"]["voltage_mape_pct"] < 0.5
+    # A budget in simulations: anyone with the code and the records gets this fit again.
+    assert outputs["reproducible"] is True and outputs["budget_simulations"] == SIMULATIONS
+    assert "budget_s" not in outputs
     latest = legitimate_interest_client.get(_path(measured_cell.pk)).json()
     assert latest["record"] == polled["result"]["record"] and latest["model"] == "physics-calibration"
     assert public_client.get(_path(measured_cell.pk)).status_code == 403
@@ -102,6 +107,9 @@ def test_the_api_queues_a_job_whose_result_readers_can_fetch(
         ({"model": "P2D"}, "/model"),
         ({"budget_s": 5}, "/budget_s"),
         ({"budget_s": 601}, "/budget_s"),
+        ({"budget_simulations": 10}, "/budget_simulations"),
+        ({"budget_simulations": 2001}, "/budget_simulations"),
+        ({"budget_simulations": 100, "budget_s": 60}, "/budget_simulations"),
         ({"cycle": -1}, "/cycle"),
         ({"cycle": 99}, "/cycle"),
         ({"cycles": 1}, "/cycles"),
@@ -181,6 +189,8 @@ def test_a_redelivered_job_does_not_calibrate_twice(measured_cell, operator_clie
     job_id = operator_client.post(_path(measured_cell.pk), {"budget_s": BUDGET_S}, format="json").json()["id"]
     assert calibration_tasks.calibrate_physics.apply(args=[job_id]).get() == "succeeded"
     job = CalibrationJob.objects.get(pk=job_id)
+    # A wall-clock budget fits further on a faster machine: not reproducible.
+    assert job.twin_run.outputs["reproducible"] is False
     monkeypatch.setattr(calibration, "calibrate_battery", lambda *a, **k: pytest.fail("ran twice"))
     assert calibration_tasks.calibrate_physics.apply(args=[job_id]).get() == "succeeded"
     assert CalibrationJob.objects.get(pk=job_id).twin_run_id == job.twin_run_id

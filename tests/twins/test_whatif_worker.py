@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.support.worker import wait_for
-from tests.twins.test_physics_calibration_service import BUDGET_S
+from tests.twins.test_physics_calibration_service import SIMULATIONS
 from tests.twins.test_whatif import QUICK_BODY, _path
 from twins.models import WhatIfRun
 
@@ -56,7 +56,9 @@ def test_the_worker_calibrates_and_what_if_uses_the_calibrated_cell(
 ):
     start = len(celery_worker_process.output())
     response = operator_client.post(
-        f"/api/batteries/{measured_cell.pk}/physics-calibration/", {"budget_s": BUDGET_S}, format="json"
+        f"/api/batteries/{measured_cell.pk}/physics-calibration/",
+        {"budget_simulations": SIMULATIONS},
+        format="json",
     )
     assert response.status_code == 202, response.json()
     job = wait_for(_finished(operator_client, response["Location"]), timeout=180, interval=0.5,

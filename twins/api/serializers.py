@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from twins.models import CalibrationJob, WhatIfRun
 from twins.physics.whatif import MAX_PROTOCOLS
-from twins.services.calibration import BUDGET_RANGE_S, DEFAULT_BUDGET_S, MAX_DISCHARGES, PHYSICS_MODELS
+from twins.services.calibration import (
+    BUDGET_RANGE_S,
+    BUDGET_SIMULATIONS_RANGE,
+    DEFAULT_BUDGET_S,
+    MAX_DISCHARGES,
+    PHYSICS_MODELS,
+)
 
 
 class _StrictSerializer(serializers.Serializer):
@@ -138,10 +144,27 @@ class CalibrationRequestSerializer(_StrictSerializer):
         max_value=BUDGET_RANGE_S[1],
         help_text="Wall-clock budget of the fit, seconds; the best fit found by then is kept",
     )
+    budget_simulations = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=BUDGET_SIMULATIONS_RANGE[0],
+        max_value=BUDGET_SIMULATIONS_RANGE[1],
+        help_text=(
+            "Instead of budget_s: a budget in model simulations, so the fit is the same on any machine and "
+            "anyone can repeat it (the result says reproducible); it still stops at "
+            f"{BUDGET_RANGE_S[1]:g} s"
+        ),
+    )
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("cycles") and attrs.get("cycle") is not None:
             raise serializers.ValidationError({"cycles": ["give cycle or cycles, not both"]})
+        if attrs.get("budget_simulations") is not None:
+            if "budget_s" in self.initial_data:
+                raise serializers.ValidationError(
+                    {"budget_simulations": ["give budget_s or budget_simulations, not both"]}
+                )
+            attrs.pop("budget_s", None)  # the default must not make the request look wall-clock bound
         return attrs
 
 

@@ -27,15 +27,26 @@ class WallClock:
 class SimulationClock:
     """A budget in simulations: the same budget makes the same fit on any machine (a wall-clock budget fits
     further on a faster one). A lone simulation of one discharge costs 1, a batch of n costs n / 2 rounded
-    up (two solver threads' worth, whatever the machine has)."""
+    up (two solver threads' worth, whatever the machine has).
+
+    ``wall_ceiling_s`` bounds it in seconds too, for a service whose jobs must end: once that much wall
+    time has passed the clock reads past every deadline, the fit ends with its best point so far, and
+    ``cut_short`` says that this fit, unlike the others, depends on the machine."""
 
     BATCH_WIDTH = 2
+    # Added to the reading once the ceiling has passed: beyond any deadline a budget of simulations sets,
+    # and finite, so the stage deadlines computed from the reading stay ordered.
+    OVERRUN = 1e9
 
-    def __init__(self) -> None:
+    def __init__(self, wall_ceiling_s: float | None = None) -> None:
         self.spent = 0.0
+        self.cut_short = False
+        self._wall_deadline = None if wall_ceiling_s is None else time.perf_counter() + wall_ceiling_s
 
     def now(self) -> float:
-        return self.spent
+        if not self.cut_short and self._wall_deadline is not None:
+            self.cut_short = time.perf_counter() > self._wall_deadline
+        return self.spent + (self.OVERRUN if self.cut_short else 0.0)
 
     def charge(self, n_points: int, n_discharges: int) -> None:
         self.spent += n_discharges * self._cost(n_points)

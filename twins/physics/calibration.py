@@ -105,6 +105,8 @@ class Calibration:
     parameter_errors: dict[str, dict[str, float]] = field(default_factory=dict)
     # Each fitted discharge's own errors and chamber offset, in the order given (one entry for one).
     per_discharge: list[dict[str, float]] = field(default_factory=list)
+    # A budget in simulations that its wall-clock ceiling ended first: the fit depends on the machine.
+    cut_short: bool = False
 
     def summary(self) -> dict[str, object]:
         return {
@@ -123,6 +125,7 @@ class Calibration:
             "message": self.message,
             "parameter_errors": self.parameter_errors,
             "per_discharge": self.per_discharge,
+            "cut_short": self.cut_short,
         }
 
 
@@ -176,6 +179,7 @@ def calibrate_discharges(
     model: str = "SPMe",
     budget_s: float = 120.0,
     budget_simulations: int | None = None,
+    wall_ceiling_s: float | None = None,
     start: CellParameters | None = None,
     fit_ambient: bool = True,
     seed: int = 0,
@@ -186,10 +190,12 @@ def calibrate_discharges(
 
     ``budget_s`` bounds the optimisation (wall clock, setup included): the best parameters found when it
     runs out are returned. ``budget_simulations`` bounds it by simulations instead (``SimulationClock``):
-    the same fit on any machine, for tests and comparisons. Each discharge is simulated from its own rest
-    voltage and temperature; each gets its own chamber offset (±5 K, ``fit_ambient``), reported in
-    ``per_discharge``, and the fit's errors are over every sample of all of them. A discharge that did not
-    start at rest (``at_rest`` False) gets its rest voltage fitted too. ``uncertainty`` also estimates
+    the same fit on any machine, for tests, comparisons and fits others must be able to repeat;
+    ``wall_ceiling_s`` stops such a fit after that many seconds anyway (then ``cut_short``). Each
+    discharge is simulated from its own rest voltage and temperature; each gets its own chamber offset
+    (±5 K, ``fit_ambient``), reported in ``per_discharge``, and the fit's errors are over every sample of
+    all of them. A discharge that did not start at rest (``at_rest`` False) gets its rest voltage fitted
+    too. ``uncertainty`` also estimates
     each electrochemical parameter's standard error (``parameter_errors``), from one more Jacobian kept
     inside the budget. ``rated_capacity_ah`` scales the capacity's bounds (``bounds_for``); the default is
     the 2 Ah the bounds were set for. ``start`` defaults to the base set at the most charge any discharge
@@ -198,13 +204,17 @@ def calibrate_discharges(
     if not discharges:
         raise ValueError("a calibration needs at least one discharge")
     if budget_simulations is not None:
-        clock, budget = SimulationClock(), float(budget_simulations)
+        clock, budget = SimulationClock(wall_ceiling_s), float(budget_simulations)
     else:
         clock, budget = WallClock(), float(budget_s)
     options = dict(
         model=model, start=start, fit_ambient=fit_ambient, seed=seed, rated_capacity_ah=rated_capacity_ah
     )
-    return _calibrate(discharges, clock, budget, uncertainty=uncertainty, **options)
+    fitted = _calibrate(discharges, clock, budget, uncertainty=uncertainty, **options)
+    if getattr(clock, "cut_short", False):
+        note = f"wall-clock ceiling of {wall_ceiling_s:g} s reached before the budget of simulations"
+        fitted = dataclasses.replace(fitted, message=f"{note}; {fitted.message}", cut_short=True)
+    return fitted
 
 
 def _calibrate(

@@ -40,6 +40,8 @@ VERSION = "1.0"
 PHYSICS_MODELS = ("SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
+# A budget in simulations instead: the same fit on any machine (still stopped at BUDGET_RANGE_S[1] s).
+BUDGET_SIMULATIONS_RANGE = (20, 2000)
 # The physics twin is a cell model (Chen2020, a 5 Ah 21700, scaled by electrode area; the thermal part an
 # 18650 can whose heat transfer and heat capacity the fit scales): a module or pack measured at its
 # terminals is not one cell. Cells from 0.5 to 10 Ah keep the scaled electrode within reach of the base
@@ -171,6 +173,7 @@ def run(job_id: str) -> CalibrationJob:
             cycle_indices=request.get("cycles"),
             physics_model=request.get("model", "SPMe"),
             budget_s=request.get("budget_s", DEFAULT_BUDGET_S),
+            budget_simulations=request.get("budget_simulations"),
         )
     except ValidationFailed as exc:  # the data changed, or the samples themselves rule the fit out
         job.status, job.error = JobState.FAILED, "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
@@ -277,7 +280,8 @@ def calibrate_battery(
     input: the same request on the same records returns the stored run (a calibration is bounded by
     wall-clock time, so running it again would give a slightly different fit, and there must be one
     answer per input). ``budget_simulations`` bounds the fit by model simulations instead of seconds:
-    the same fit on any machine however loaded (tests, comparisons), at a wall time that depends on it."""
+    the same fit on any machine however loaded, so a third party can repeat it from the records and the
+    model hash (``reproducible`` in the outputs), unless it runs into the ``BUDGET_RANGE_S`` ceiling."""
     from twins.physics.calibration import calibrate_discharges
     from twins.physics.model import CellParameters
 
@@ -304,6 +308,7 @@ def calibrate_battery(
         model=physics_model,
         budget_s=budget_s,
         budget_simulations=budget_simulations,
+        wall_ceiling_s=BUDGET_RANGE_S[1],
         uncertainty=True,
         rated_capacity_ah=rated,
         start=CellParameters(capacity_ah=rated) if partial else None,
@@ -348,6 +353,9 @@ def calibrate_battery(
             "simulations": fitted.n_simulations,
             "wall_s": fitted.wall_s,
             **_budget(budget_s, budget_simulations),
+            # Anyone with the same code and records gets the same fit: a budget in simulations that its
+            # wall-clock ceiling did not cut short.
+            "reproducible": budget_simulations is not None and not fitted.cut_short,
             "message": fitted.message,
         }
     )
