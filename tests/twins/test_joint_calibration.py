@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twins.physics.balance import electrode_balance
 from twins.physics.calibration import _conditions_differ, calibrate_discharges
 from twins.physics.discharge import Discharge, combined_errors, delivered_ah, mean_discharge_current
-from twins.physics.model import CellParameters, electrode_balance
+from twins.physics.model import CellParameters
 
 pybamm = pytest.importorskip("pybamm")
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twins.physics.balance import MIN_OCP_SLOPE, electrode_balance
 from twins.physics.calibration import calibrate, evaluate
 from twins.physics.model import (
-    MIN_OCP_SLOPE,
     CellParameters,
     DischargeSimulator,
     clean_profile,
-    electrode_balance,
     simulate_discharge,
 )
 

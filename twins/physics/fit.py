@@ -17,13 +17,12 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
+from twins.physics.balance import FULL_VOLTAGE_V, electrode_balance
 from twins.physics.budget import SimulationClock, WallClock
 from twins.physics.discharge import Discharge, combined_errors
 from twins.physics.model import (
-    FULL_VOLTAGE_V,
     CellParameters,
     SimulatedCurve,
-    electrode_balance,
     held_to_end,
     overlap_errors,
 )
