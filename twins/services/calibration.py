@@ -140,6 +140,17 @@ def choose_discharges(battery: Battery, cycle_indices: list[int]) -> list[curves
     return found
 
 
+def chosen(
+    battery: Battery, cycle_index: int | None, cycle_indices: list[int] | None
+) -> tuple[list[curves.DischargeCycle], list[str]]:
+    """The discharges a request names (``cycle_indices`` if given, else ``cycle_index``, else the latest)
+    and the request path each is checked at."""
+    if cycle_indices:
+        cycles = choose_discharges(battery, list(cycle_indices))
+        return cycles, [f"/cycles/{position}" for position in range(len(cycles))]
+    return [choose_discharge(battery, cycle_index)], ["/cycle"]
+
+
 def submit(battery: Battery, request: dict, *, user=None) -> CalibrationJob:
     """Check the request against the stored data, store the job and queue it after the commit."""
     request = {name: value for name, value in request.items() if value is not None}
@@ -282,21 +293,30 @@ def calibrate_battery(
     answer per input). ``budget_simulations`` bounds the fit by model simulations instead of seconds:
     the same fit on any machine however loaded, so a third party can repeat it from the records and the
     model hash (``reproducible`` in the outputs), unless it runs into the ``BUDGET_RANGE_S`` ceiling."""
-    from twins.physics.calibration import calibrate_discharges
-    from twins.physics.model import CellParameters
-
     if physics_model not in PHYSICS_MODELS:
         raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
-    if cycle_indices:
-        cycles = choose_discharges(battery, list(cycle_indices))
-        paths = [f"/cycles/{position}" for position in range(len(cycles))]
-    else:
-        cycles = [choose_discharge(battery, cycle_index)]
-        paths = ["/cycle"]
+    cycles, paths = chosen(battery, cycle_index, cycle_indices)
     key = _input_hash(battery, cycles, physics_model, budget_s, budget_simulations)
     stored = _stored(battery, key)
     if stored is not None:
         return stored
+    outputs = fit_outputs(battery, cycles, paths, physics_model, budget_s, budget_simulations)
+    inputs = list(dict.fromkeys(cycle.record_hash for cycle in cycles))  # two cycles of one upload: once
+    return _store(battery, key, inputs, outputs)
+
+
+def fit_outputs(
+    battery: Battery,
+    cycles: list[curves.DischargeCycle],
+    paths: list[str],
+    physics_model: str,
+    budget_s: float,
+    budget_simulations: int | None,
+) -> dict:
+    """Fit the cell to ``cycles`` (checked at ``paths``) and return what its twin run records."""
+    from twins.physics.calibration import calibrate_discharges
+    from twins.physics.model import CellParameters
+
     measured = [_measured(battery, cycle, path) for cycle, path in zip(cycles, paths, strict=True)]
     discharges = [m.discharge for m in measured]
     rated = float(battery.model.rated_capacity_ah)
@@ -317,7 +337,7 @@ def calibrate_battery(
         "voltage_mape_pct", "temperature_mape_k_pct", "temperature_mape_c_pct", "voltage_rmse_v",
         "temperature_rmse_k", "coverage",
     )  # fmt: skip
-    outputs = jsonsafe.finite(
+    return jsonsafe.finite(
         {
             "physics_model": physics_model,
             "discharge": cycles[0].as_dict(),
@@ -359,8 +379,6 @@ def calibrate_battery(
             "message": fitted.message,
         }
     )
-    inputs = list(dict.fromkeys(cycle.record_hash for cycle in cycles))  # two cycles of one upload: once
-    return _store(battery, key, inputs, outputs)
 
 
 def _stored(battery: Battery, key: str) -> TwinRun | None:
