@@ -140,7 +140,7 @@ def choose_discharges(battery: Battery, cycle_indices: list[int]) -> list[curves
     return found
 
 
-def chosen(
+def requested_discharges(
     battery: Battery, cycle_index: int | None, cycle_indices: list[int] | None
 ) -> tuple[list[curves.DischargeCycle], list[str]]:
     """The discharges a request names (``cycle_indices`` if given, else ``cycle_index``, else the latest)
@@ -154,14 +154,12 @@ def chosen(
 def submit(battery: Battery, request: dict, *, user=None) -> CalibrationJob:
     """Check the request against the stored data, store the job and queue it after the commit."""
     request = {name: value for name, value in request.items() if value is not None}
-    if request.get("cycles"):
-        chosen = {"cycles": [cycle.cycle_index for cycle in choose_discharges(battery, request["cycles"])]}
-    else:
-        chosen = {"cycle": choose_discharge(battery, request.get("cycle")).cycle_index}
+    cycles, _ = requested_discharges(battery, request.get("cycle"), request.get("cycles"))
+    indices = [cycle.cycle_index for cycle in cycles]
     job = CalibrationJob.objects.create(
         battery=battery,
         requested_by=user if getattr(user, "is_authenticated", False) else None,
-        request={**request, **chosen},
+        request={**request, **({"cycles": indices} if request.get("cycles") else {"cycle": indices[0]})},
     )
     from twins.calibration_tasks import calibrate_physics
 
@@ -295,7 +293,7 @@ def calibrate_battery(
     model hash (``reproducible`` in the outputs), unless it runs into the ``BUDGET_RANGE_S`` ceiling."""
     if physics_model not in PHYSICS_MODELS:
         raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
-    cycles, paths = chosen(battery, cycle_index, cycle_indices)
+    cycles, paths = requested_discharges(battery, cycle_index, cycle_indices)
     key = _input_hash(battery, cycles, physics_model, budget_s, budget_simulations)
     stored = _stored(battery, key)
     if stored is not None:

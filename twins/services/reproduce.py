@@ -35,7 +35,6 @@ class Reproduction:
     wall_s: float = 0.0
 
 
-
 def reproduce(run: TwinRun) -> Reproduction:
     """Fit ``run``'s battery again exactly as recorded (nothing is stored) and compare the outputs."""
     if run.model != calibration.MODEL:
@@ -57,8 +56,9 @@ def reproduce(run: TwinRun) -> Reproduction:
         )
     battery = run.battery
     indices = [entry["cycle"] for entry in outputs["discharges"]]
+    joint = indices if len(indices) > 1 else None
     try:
-        cycles, paths = calibration.chosen(battery, indices[0], indices if len(indices) > 1 else None)
+        cycles, paths = calibration.requested_discharges(battery, indices[0], joint)
     except ValidationFailed as exc:
         return Reproduction(run, False, f"calibration {run.pk}: " + "; ".join(e.message for e in exc.errors))
     recorded_hashes = [entry["record_hash"] for entry in outputs["discharges"]]
