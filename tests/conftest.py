@@ -27,8 +27,9 @@ def pytest_collection_modifyitems(config, items):
             if require_services():
                 item.fail_missing_service = "PostgreSQL (DATABASE_URL is not a postgres:// URL)"
             else:
-                SKIPPED_SUITES.setdefault("postgres", []).append(item.nodeid)
-                item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
+                reason = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+                SKIPPED_SUITES.setdefault("postgres", set()).add(reason)
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_runtest_setup(item):
@@ -42,5 +43,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line("cellpass: no suites skipped (all services available)")
         return
     terminalreporter.section("cellpass: skipped suites")
-    for suite, tests in sorted(SKIPPED_SUITES.items()):
-        terminalreporter.write_line(f"{suite}: {len(tests)} test(s) skipped")
+    reasons = [_skip_reason(report) for report in terminalreporter.stats.get("skipped", [])]
+    for suite, starts in sorted(SKIPPED_SUITES.items()):
+        count = sum(reason.startswith(tuple(starts)) for reason in reasons)
+        terminalreporter.write_line(f"{suite}: {count} test(s) skipped")
+
+
+def _skip_reason(report) -> str:
+    # A skip's longrepr is (path, line, "Skipped: <reason>").
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.support.services import SKIPPED_SUITES
+from tests.support.services import skip_suite
 
 CONFORMANCE = Path(__file__).resolve().parents[3] / "shared/conformance/batterypass-1.2"
 
@@ -15,8 +13,7 @@ def conformance_file(*parts: str) -> Path:
     """A file of the conformance set; skips the test (and reports the suite) when the set is absent."""
     path = CONFORMANCE.joinpath(*parts)
     if not path.exists():
-        SKIPPED_SUITES.setdefault("conformance (../shared absent)", []).append(str(path))
-        pytest.skip(f"the conformance set is not at {CONFORMANCE}")
+        skip_suite("conformance (../shared absent)", f"the conformance set is not at {CONFORMANCE}")
     return path
 
 
@@ -27,6 +24,5 @@ def nasa_file(name: str) -> Path:
     """A raw NASA PCoE aging file; skips the test (and reports the suite) when ../shared is absent."""
     path = NASA_RAW / f"{name}.mat"
     if not path.exists():
-        SKIPPED_SUITES.setdefault("nasa-data (../shared absent)", []).append(str(path))
-        pytest.skip(f"the NASA PCoE data is not at {NASA_RAW}")
+        skip_suite("nasa-data (../shared absent)", f"the NASA PCoE data is not at {NASA_RAW}")
     return path

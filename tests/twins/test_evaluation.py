@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.conformance import nasa_file
-from tests.support.services import SKIPPED_SUITES
+from tests.support.services import skip_suite
 from twins.health.evaluation import DATA_DIR, accuracy_report
 from twins.health.evaluation_text import format_report
 
@@ -18,8 +18,7 @@ from twins.health.evaluation_text import format_report
 def nasa_capacity_file(name: str):
     path = DATA_DIR / "capacity" / f"{name}.csv"
     if not path.exists():
-        SKIPPED_SUITES.setdefault("nasa-data (../shared absent)", []).append(str(path))
-        pytest.skip(f"the NASA PCoE capacity data is not at {path.parent}")
+        skip_suite("nasa-data (../shared absent)", f"the NASA PCoE capacity data is not at {path.parent}")
     return path
 
 
