@@ -3,8 +3,9 @@
 A calibration bounded by simulations (``budget_simulations``) makes the same decisions on any machine, so
 its recorded outputs can be checked the way a record hash is: fit again from the same stored samples with
 the same code and compare. Settling a warranty dispute on a calibrated twin should not rest on trust in
-whoever ran it. Only the wall time may differ; every other output must agree (to ``REL_TOL``: the solver's
-floating point may differ in its last digits between CPUs).
+whoever ran it. Only the wall time may differ; every other output must agree (to ``REL_TOL``). Measured
+bit-identical across processes and solver thread counts; another CPU or build is not measured (a
+last-digit difference in a solve could send the least squares along another path).
 """
 
 from __future__ import annotations
