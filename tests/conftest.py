@@ -44,8 +44,8 @@ def pytest_terminal_summary(terminalreporter):
         return
     terminalreporter.section("cellpass: skipped suites")
     reasons = [_skip_reason(report) for report in terminalreporter.stats.get("skipped", [])]
-    for suite, starts in sorted(SKIPPED_SUITES.items()):
-        count = sum(reason.startswith(tuple(starts)) for reason in reasons)
+    for suite, suite_reasons in sorted(SKIPPED_SUITES.items()):
+        count = sum(reason in suite_reasons for reason in reasons)
         terminalreporter.write_line(f"{suite}: {count} test(s) skipped")
 
 

@@ -6,14 +6,14 @@ import os
 
 import pytest
 
-# Suite -> how its skips' reasons start; the summary counts the skipped tests by them (a module fixture
-# that skips runs once for many tests, so counting calls would undercount).
+# Suite -> its skips' reasons; the summary counts the skipped tests by them (a module fixture that skips
+# runs once for many tests, so counting calls would undercount).
 SKIPPED_SUITES: dict[str, set[str]] = {}
 
 
 def skip_suite(suite: str, reason: str) -> None:
     """Skip the test as part of ``suite`` (reported by name at the end of the run)."""
-    SKIPPED_SUITES.setdefault(suite, set()).add(reason.split(" at ")[0])
+    SKIPPED_SUITES.setdefault(suite, set()).add(reason)
     pytest.skip(reason)
 
 

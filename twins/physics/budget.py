@@ -11,6 +11,8 @@ from twins.physics.model import DischargeSimulator
 class WallClock:
     """A budget in seconds of wall clock: what a service promises its callers. Costs are measured."""
 
+    cut_short = False  # a wall-clock budget is the machine's by nature: nothing else to cut it
+
     def now(self) -> float:
         return time.perf_counter()
 

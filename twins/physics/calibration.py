@@ -195,11 +195,10 @@ def calibrate_discharges(
     discharge is simulated from its own rest voltage and temperature; each gets its own chamber offset
     (±5 K, ``fit_ambient``), reported in ``per_discharge``, and the fit's errors are over every sample of
     all of them. A discharge that did not start at rest (``at_rest`` False) gets its rest voltage fitted
-    too. ``uncertainty`` also estimates
-    each electrochemical parameter's standard error (``parameter_errors``), from one more Jacobian kept
-    inside the budget. ``rated_capacity_ah`` scales the capacity's bounds (``bounds_for``); the default is
-    the 2 Ah the bounds were set for. ``start`` defaults to the base set at the most charge any discharge
-    delivered.
+    too. ``uncertainty`` also estimates each electrochemical parameter's standard error
+    (``parameter_errors``), from one more Jacobian kept inside the budget. ``rated_capacity_ah`` scales the
+    capacity's bounds (``bounds_for``); the default is the 2 Ah the bounds were set for. ``start`` defaults
+    to the base set at the most charge any discharge delivered.
     """
     if not discharges:
         raise ValueError("a calibration needs at least one discharge")
@@ -211,7 +210,7 @@ def calibrate_discharges(
         model=model, start=start, fit_ambient=fit_ambient, seed=seed, rated_capacity_ah=rated_capacity_ah
     )
     fitted = _calibrate(discharges, clock, budget, uncertainty=uncertainty, **options)
-    if getattr(clock, "cut_short", False):
+    if clock.cut_short:
         note = f"wall-clock ceiling of {wall_ceiling_s:g} s reached before the budget of simulations"
         fitted = dataclasses.replace(fitted, message=f"{note}; {fitted.message}", cut_short=True)
     return fitted

@@ -1,5 +1,4 @@
-import uuid
-
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from twins.models import TwinRun
@@ -17,8 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("run", help="Twin run id (the calibration job's twin_run)")
 
     def handle(self, run: str, **options):
-        runs = TwinRun.objects.select_related("battery__model")
-        found = runs.filter(pk=run).first() if _is_uuid(run) else None
+        try:
+            found = TwinRun.objects.select_related("battery__model").filter(pk=run).first()
+        except ValidationError:  # not a UUID
+            found = None
         if found is None:
             raise CommandError(f"no twin run {run}")
         outcome = reproduce(found)
@@ -31,11 +32,3 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"calibration {run} reproduced: every output agrees ({outcome.wall_s:.1f} s)")
         )
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
