@@ -150,3 +150,13 @@ def test_solver_threads_come_from_the_setting(monkeypatch):
         physics_threads()
     monkeypatch.delenv("CELLPASS_PHYSICS_THREADS")
     assert physics_threads() >= 1
+
+
+def test_across_life_positions_leave_each_fit_a_held_out_discharge():
+    from benchmarks.physics_calibration import life_positions
+
+    assert life_positions(72, 4) == [1, 24, 47, 70]
+    assert life_positions(4, 4) == [1, 2]  # fewer distinct discharges than asked: each once
+    for count in range(3, 80):
+        positions = life_positions(count, 5)
+        assert positions[0] == 1 and positions[-1] == count - 2
