@@ -130,3 +130,12 @@ def test_a_wall_clock_ceiling_ends_a_budget_in_simulations_and_says_so():
     assert fit.voltage_mape_pct <= fit.initial["voltage_mape_pct"] and fit.coverage > 0
     within = calibrate_discharges([discharge], budget_simulations=20, wall_ceiling_s=600.0)
     assert within.cut_short is False and "ceiling" not in within.message
+
+
+def test_a_fit_cut_short_before_any_stage_returns_its_start_not_a_worse_guess():
+    """Cut short at once, only the thermal step has run, on the few minutes the start simulated; its
+    guess made the voltage worse on this discharge (45.1 % against 44.8 %), so the start comes back."""
+    fit = calibrate_discharges([_discharge(4.0)], budget_simulations=100_000, wall_ceiling_s=0.01)
+    assert fit.cut_short is True
+    assert fit.voltage_mape_pct == pytest.approx(fit.initial["voltage_mape_pct"], rel=1e-9)
+    assert "the start is returned" in fit.message

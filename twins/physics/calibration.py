@@ -44,7 +44,7 @@ import numpy as np
 
 from twins.physics.budget import SimulationClock, WallClock
 from twins.physics.discharge import Discharge, delivered_ah, mean_discharge_current
-from twins.physics.fit import Fit, Trial
+from twins.physics.fit import Fit, Trial, soft_l1
 from twins.physics.model import (
     CellParameters,
     DischargeSimulator,
@@ -269,6 +269,7 @@ def _calibrate(
             tuple(warm_rest if d is fullest else v for d, v in zip(discharges, point.rests_v, strict=True)),
         )
     first = fit.run(point)
+    start_point, start_offsets = point, list(fit.offsets)
     # One evaluation's cost sets how many screen points the budget affords and what to keep for the end.
     run_s = clock.now() - run_started
     n_starts = int(min(N_STARTS, 0.1 * budget / max(run_s, 1e-3)))
@@ -363,7 +364,15 @@ def _calibrate(
             fit.run(polished), polished.params, discharges, fit.offsets, fit_ambient
         )
         point = Trial(params, polished.rests_v)
-    errors, each = fit.errors_of(fit.run(point))
+    curves = fit.run(point)
+    # A fit cut short before any stage ran has only the thermal step's guess, made on the part of the
+    # discharge the start simulated, and the heat feeds back on the voltage: it is kept only if its voltage
+    # does no worse than the start's (by the electrochemical stages' own objective), so a calibration never
+    # returns a voltage fit worse than where it began.
+    if _voltage_objective(fit, start_point, first) < _voltage_objective(fit, point, curves):
+        point, fit.offsets, curves = start_point, start_offsets, first
+        notes.append("no point tried did better than the start: the start is returned")
+    errors, each = fit.errors_of(curves)
     parameter_errors, rest_std_v = fit.standard_errors(point, electro) if uncertainty else ({}, {})
     return Calibration(
         params=point.params,
@@ -395,6 +404,11 @@ def _calibrate(
             )
         ],
     )
+
+
+def _voltage_objective(fit: Fit, point: Trial, curves) -> float:
+    """What the electrochemical stages minimise: the soft-L1 loss of the voltage residuals."""
+    return soft_l1(fit.residuals(point, curves, with_temperature=False))
 
 
 def wide_positive_seed(params: CellParameters, bounds: dict[str, Bound] = BOUNDS) -> CellParameters:
