@@ -365,13 +365,13 @@ def _calibrate(
         )
         point = Trial(params, polished.rests_v)
     curves = fit.run(point)
-    # A fit cut short before any stage ran has only the thermal step's guess, made on the part of the
-    # discharge the start simulated, and the heat feeds back on the voltage: it is kept only if its voltage
+    # A fit cut short early may end on the thermal step's guess, made on the part of the discharge its last
+    # point simulated, and the heat feeds back on the voltage: the end point is kept only if its voltage
     # does no worse than the start's (by the electrochemical stages' own objective), so a calibration never
     # returns a voltage fit worse than where it began.
     if _voltage_objective(fit, start_point, first) < _voltage_objective(fit, point, curves):
         point, fit.offsets, curves = start_point, start_offsets, first
-        notes.append("no point tried did better than the start: the start is returned")
+        notes.append("the end point fitted the voltage worse than the start: the start is returned")
     errors, each = fit.errors_of(curves)
     parameter_errors, rest_std_v = fit.standard_errors(point, electro) if uncertainty else ({}, {})
     return Calibration(
