@@ -1,13 +1,15 @@
 """Benchmark: PyBaMM physics twin calibration on raw NASA PCoE discharges (no database).
 
-    python -m benchmarks.physics_calibration [--cells B0025 B0029 ...] [--model SPMe] [--budget 120]
+    python -m benchmarks.physics_calibration [--cells B0025 B0029 ...] [--model auto] [--budget 120]
                                              [--budget-simulations N]
 
 For each cell: calibrate on its second discharge cycle (the first one of several NASA cells starts
 from a partial charge), then score the fitted parameters on the third discharge (held out). Targets
 (issue 4): voltage MAPE <= 1 %, temperature MAPE (K) <= 0.5 %, <= 120 s per calibration. Errors count
 every measured sample (a simulation that stops early holds its last value; ``cover`` says how much of
-the discharge it simulated). ``--model DFN`` runs the same calibration on the DFN.
+the discharge it simulated). ``--model`` is the calibration's own choice by default (``auto``: the DFN
+for a steady current profile, the SPMe for a dynamic one, as a battery's calibration through the API
+chooses); ``SPMe`` or ``DFN`` force one.
 
 ``--stored`` goes the way a battery's own calibration goes (``twins.services.calibration``): each cell is
 registered in a scratch database (PostgreSQL when DATABASE_URL says so), its .mat file ingested as
@@ -120,6 +122,7 @@ def run_stored(cells: list[str], model: str, budget: dict[str, float]) -> list[d
             outputs = run.outputs
             results.append(
                 {"cell": cell, "fit_cycle": fit_cycle, **outputs["fit"], "wall_s": outputs["wall_s"],
+                 "model": outputs["physics_model"],
                  "service_s": time.perf_counter() - began, "n_simulations": outputs["simulations"],
                  "identified": outputs["identified_parameters"], "record": str(run.record_id)}
             )  # fmt: skip
@@ -129,7 +132,7 @@ def run_stored(cells: list[str], model: str, budget: dict[str, float]) -> list[d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", nargs="+", default=list(CELLS))
-    parser.add_argument("--model", default="SPMe", choices=("SPMe", "DFN", "SPM"))
+    parser.add_argument("--model", default="auto", choices=("auto", "SPMe", "DFN", "SPM"))
     parser.add_argument("--budget", type=float, default=120.0, help="seconds per fit")
     parser.add_argument(
         "--across-life", type=int, metavar="N", help="fit N discharges spread over each cell's life"
@@ -152,11 +155,12 @@ def main() -> None:
     if args.stored:
         results = run_stored(args.cells, args.model, budget)
         print(
-            f"{'cell':6} {'cycle':>5} {'V MAPE%':>8} {'T MAPE%K':>9} {'fit s':>6} {'total s':>7} {'sims':>5}"
+            f"{'cell':6} {'model':5} {'cycle':>5} {'V MAPE%':>8} {'T MAPE%K':>9} {'fit s':>6} {'total s':>7} "
+            f"{'sims':>5}"
         )
         for r in results:
             print(
-                f"{r['cell']:6} {r['fit_cycle']:5d} {r['voltage_mape_pct']:8.3f} "
+                f"{r['cell']:6} {r['model']:5} {r['fit_cycle']:5d} {r['voltage_mape_pct']:8.3f} "
                 f"{r['temperature_mape_k_pct']:9.3f} "
                 f"{r['wall_s']:6.1f} {r['service_s']:7.1f} {r['n_simulations']:5d}  identified: "
                 f"{', '.join(r['identified']) or 'none'}"
@@ -164,7 +168,8 @@ def main() -> None:
         if args.json:
             print(json.dumps(results, indent=1, default=float))
         return
-    header = f"{'cell':6} {'cycle':>5} {'V MAPE%':>8} {'T MAPE%K':>9} {'T MAPE%C':>9} {'s':>6} {'sims':>5}"
+    header = f"{'cell':6} {'model':5} {'cycle':>5} {'V MAPE%':>8} {'T MAPE%K':>9} {'T MAPE%C':>9} {'s':>6}"
+    header += f" {'sims':>5}"
     print(header + f" {'cover':>6}  | held-out {'V%':>6} {'T%K':>6} {'T%C':>6} {'cover':>6}")
     results = []
     for cell in args.cells:
@@ -199,7 +204,8 @@ def print_row(r: dict[str, object]) -> None:
     h = r["held_out"]
     fit_cycle = r["fit_cycle"] if isinstance(r["fit_cycle"], int) else r["fit_cycle"][0]
     print(
-        f"{r['cell']:6} {fit_cycle:5d} {r['voltage_mape_pct']:8.3f} {r['temperature_mape_k_pct']:9.3f} "
+        f"{r['cell']:6} {r['model']:5} {fit_cycle:5d} {r['voltage_mape_pct']:8.3f} "
+        f"{r['temperature_mape_k_pct']:9.3f} "
         f"{r['temperature_mape_c_pct']:9.3f} {r['wall_s']:6.1f} {r['n_simulations']:5d} "
         f"{r['coverage']:6.3f}  | cycle {r['held_out_cycle']:3d} {h['voltage_mape_pct']:6.3f} "
         f"{h['temperature_mape_k_pct']:6.3f} {h['temperature_mape_c_pct']:6.3f} {h['coverage']:6.3f}",

@@ -11,6 +11,8 @@ from twins.physics.model import (
     CellParameters,
     DischargeSimulator,
     clean_profile,
+    held_durations,
+    level_steady,
     simulate_discharge,
 )
 
@@ -160,3 +162,26 @@ def test_across_life_positions_leave_each_fit_a_held_out_discharge():
     for count in range(3, 80):
         positions = life_positions(count, 5)
         assert positions[0] == 1 and positions[-1] == count - 2
+
+
+def test_steady_current_noise_is_levelled_and_keeps_its_charge():
+    rng = np.random.default_rng(3)
+    time_s = np.cumsum(rng.uniform(12.0, 14.0, 300))
+    noise = rng.uniform(-0.003, 0.003, 299)
+    current = np.concatenate(([0.0], -1.006 + noise[:249], noise[249:]))
+    levelled = level_steady(time_s, current)
+    assert levelled[0] == 0.0  # the rest before the load is its own run
+    assert len(np.unique(levelled[1:250])) == 1 and levelled[1] == pytest.approx(-1.006, abs=0.003)
+    assert len(np.unique(levelled[250:])) == 1 and abs(levelled[-1]) < 0.003
+    held = held_durations(time_s)
+    assert held.sum() == pytest.approx(time_s[-1] - time_s[0])
+    assert np.dot(held, levelled) == pytest.approx(np.dot(held, current), rel=1e-12)
+
+
+def test_pulses_and_steps_are_kept_as_measured():
+    time_s = np.arange(0.0, 400.0, 10.0)
+    pulses = np.where(np.arange(len(time_s)) % 2 == 0, -4.0, 0.0)  # NASA's 0.05 Hz square wave, sampled
+    assert np.array_equal(level_steady(time_s, pulses), pulses)
+    steps = np.where(time_s < 200.0, -1.0, -2.0)
+    steps[5] = -1.015  # beyond the 10 mA band of a 1 A step: a step of its own
+    assert np.array_equal(level_steady(time_s, steps), steps)

@@ -86,11 +86,14 @@ def test_the_api_queues_a_job_whose_result_readers_can_fetch(
     assert response.status_code == 202, response.json()
     job = response.json()
     assert job["status"] == "queued" and response["Location"] == job["url"]
-    assert job["request"] == {"model": "SPMe", "budget_simulations": SIMULATIONS, "cycle": 1}
+    assert job["request"] == {"model": "auto", "budget_simulations": SIMULATIONS, "cycle": 1}
     polled = legitimate_interest_client.get(job["url"]).json()
     assert polled["status"] == "succeeded", polled["error"]
     outputs = polled["result"]["outputs"]
     assert outputs["fit"]["voltage_mape_pct"] < 0.5
+    # The default: the model chosen from the current profile, a constant-current discharge here.
+    assert outputs["physics_model_requested"] == "auto" and outputs["physics_model"] == "DFN"
+    assert outputs["message"].startswith("model chosen: DFN (a steady current profile")
     # A budget in simulations: anyone with the code and the records gets this fit again.
     assert outputs["reproducible"] is True and outputs["budget_simulations"] == SIMULATIONS
     assert "budget_s" not in outputs
@@ -326,7 +329,7 @@ def test_the_api_queues_a_joint_calibration(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = operator_client.post(_path(two_rate_cell.pk), {"cycles": [2, 1]}, format="json")
     assert response.status_code == 202, response.json()
-    assert response.json()["request"] == {"model": "SPMe", "budget_s": 120.0, "cycles": [2, 1]}
+    assert response.json()["request"] == {"model": "auto", "budget_s": 120.0, "cycles": [2, 1]}
     assert len(callbacks) == 1
 
 

@@ -137,7 +137,12 @@ class CalibrationRequestSerializer(_StrictSerializer):
             "rates or temperatures) fitted jointly with one set of parameters"
         ),
     )
-    model = serializers.ChoiceField(choices=PHYSICS_MODELS, default="SPMe", help_text="The PyBaMM model")
+    model = serializers.ChoiceField(
+        choices=PHYSICS_MODELS,
+        default="auto",
+        help_text="The PyBaMM model: SPMe, DFN, or auto (the DFN for a steady current profile, the SPMe "
+        "for a dynamic one)",
+    )
     budget_s = serializers.FloatField(
         default=DEFAULT_BUDGET_S,
         min_value=BUDGET_RANGE_S[0],

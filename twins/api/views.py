@@ -209,9 +209,10 @@ class PhysicsCalibrationView(APIView):
 
     @extend_schema(request=CalibrationRequestSerializer, responses={202: CalibrationJobSerializer})
     def post(self, request: Request, battery_id) -> Response:
-        """Queue a calibration of the physics twin (PyBaMM SPMe or DFN) to one of the battery's stored
-        discharge cycles (``cycle``, default the latest) or jointly to several (``cycles``). Its result is
-        a lifecycle record on the battery, so only the battery's economic operator may ask for one.
+        """Queue a calibration of the physics twin (PyBaMM SPMe or DFN; "auto", the default, picks by the
+        current profile) to one of the battery's stored discharge cycles (``cycle``, default the latest)
+        or jointly to several (``cycles``). Its result is a lifecycle record on the battery, so only the
+        battery's economic operator may ask for one.
         Answers 202 with the job; poll its ``url``."""
         battery = policy.readable_battery(request.user, battery_id)
         if access.reading_role(request.user, battery) != Role.ECONOMIC_OPERATOR:

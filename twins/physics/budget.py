@@ -22,6 +22,10 @@ class WallClock:
     def evaluation(self, simulators: list[DischargeSimulator]) -> float:
         return sum(simulator.mean_run_s for simulator in simulators)
 
+    def closing(self, simulators: list[DischargeSimulator]) -> float:
+        """Expected cost of one of the evaluations that end a fit (near the fitted point, not the mean)."""
+        return sum(simulator.recent_run_s for simulator in simulators)
+
     def batch(self, simulators: list[DischargeSimulator], n: int) -> float:
         return sum(simulator.batch_cost_s(n) for simulator in simulators)
 
@@ -55,6 +59,8 @@ class SimulationClock:
 
     def evaluation(self, simulators: list[DischargeSimulator]) -> float:
         return float(len(simulators))
+
+    closing = evaluation
 
     def batch(self, simulators: list[DischargeSimulator], n: int) -> float:
         return len(simulators) * self._cost(n)

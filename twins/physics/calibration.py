@@ -50,6 +50,7 @@ from twins.physics.model import (
     DischargeSimulator,
     overlap_errors,
 )
+from twins.physics.model_choice import AUTO, choose_model
 from twins.physics.parameter_space import (
     BOUNDS,
     ELECTROCHEMICAL,
@@ -198,10 +199,14 @@ def calibrate_discharges(
     too. ``uncertainty`` also estimates each electrochemical parameter's standard error
     (``parameter_errors``), from one more Jacobian kept inside the budget. ``rated_capacity_ah`` scales the
     capacity's bounds (``bounds_for``); the default is the 2 Ah the bounds were set for. ``start`` defaults
-    to the base set at the most charge any discharge delivered.
+    to the base set at the most charge any discharge delivered. ``model`` "auto" picks the DFN or the
+    SPMe from the current profile (``model_choice``); the result names the model fitted and why.
     """
     if not discharges:
         raise ValueError("a calibration needs at least one discharge")
+    choice = choose_model(discharges) if model == AUTO else None
+    if choice is not None:
+        model = choice.model
     if budget_simulations is not None:
         clock, budget = SimulationClock(wall_ceiling_s), float(budget_simulations)
     else:
@@ -213,6 +218,8 @@ def calibrate_discharges(
     if clock.cut_short:
         note = f"wall-clock ceiling of {wall_ceiling_s:g} s reached before the budget of simulations"
         fitted = dataclasses.replace(fitted, message=f"{note}; {fitted.message}", cut_short=True)
+    if choice is not None:
+        fitted = dataclasses.replace(fitted, message=f"{choice.reason}; {fitted.message}")
     return fitted
 
 
@@ -295,9 +302,10 @@ def _calibrate(
 
     def reserve_s() -> float:
         """What to keep for the end. The polish's last evaluation may start just before its stop and two more
-        follow it (the re-run for the thermal fit, the final score): four and a second, and the uncertainty's
-        Jacobian when asked for, so the whole calibration ends within the budget."""
-        reserve = 4 * fit.evaluation_s() + 1.0
+        follow it (the re-run for the thermal fit, the final score): four, each at what the last lone runs
+        cost (``Fit.closing_s``), and a second, and the uncertainty's Jacobian when asked for, so the whole
+        calibration ends within the budget."""
+        reserve = 4 * fit.closing_s() + 1.0
         if uncertainty:
             reserve += fit.batch_s(len(electro) + len(fit.free_rests) + 1)
         return reserve

@@ -99,6 +99,10 @@ class Fit:
         """Expected cost (on the clock) of simulating every discharge once, alone."""
         return self.clock.evaluation(self.simulators)
 
+    def closing_s(self) -> float:
+        """Expected cost (on the clock) of one of the evaluations that end the fit (``WallClock.closing``)."""
+        return self.clock.closing(self.simulators)
+
     def batch_s(self, n: int) -> float:
         """Expected cost (on the clock) of simulating every discharge for ``n`` points in a batch."""
         return self.clock.batch(self.simulators, n)

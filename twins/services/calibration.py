@@ -36,8 +36,8 @@ if TYPE_CHECKING:  # the physics package (PyBaMM) is imported where a calibratio
 logger = logging.getLogger(__name__)
 
 MODEL = "physics-calibration"
-VERSION = "1.0"
-PHYSICS_MODELS = ("SPMe", "DFN")
+VERSION = "1.1"  # 1.1: steady current levelled, model "auto"
+PHYSICS_MODELS = ("auto", "SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
 # A budget in simulations instead: the same fit on any machine (still stopped at BUDGET_RANGE_S[1] s).
@@ -180,7 +180,7 @@ def run(job_id: str) -> CalibrationJob:
             job.battery,
             cycle_index=request.get("cycle"),
             cycle_indices=request.get("cycles"),
-            physics_model=request.get("model", "SPMe"),
+            physics_model=request.get("model", "auto"),
             budget_s=request.get("budget_s", DEFAULT_BUDGET_S),
             budget_simulations=request.get("budget_simulations"),
         )
@@ -281,7 +281,7 @@ def calibrate_battery(
     *,
     cycle_index: int | None = None,
     cycle_indices: list[int] | None = None,
-    physics_model: str = "SPMe",
+    physics_model: str = "auto",
     budget_s: float = DEFAULT_BUDGET_S,
     budget_simulations: int | None = None,
 ) -> TwinRun:
@@ -337,7 +337,9 @@ def fit_outputs(
     )  # fmt: skip
     return jsonsafe.finite(
         {
-            "physics_model": physics_model,
+            # The model fitted; "auto" (the default) chose it from the current profile (``message`` says why).
+            "physics_model": fitted.model,
+            "physics_model_requested": physics_model,
             "discharge": cycles[0].as_dict(),
             "discharges": [
                 {

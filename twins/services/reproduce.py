@@ -70,7 +70,7 @@ def reproduce(run: TwinRun) -> Reproduction:
         battery,
         cycles,
         paths,
-        outputs["physics_model"],
+        outputs.get("physics_model_requested", outputs["physics_model"]),
         calibration.DEFAULT_BUDGET_S,
         outputs["budget_simulations"],
     )
