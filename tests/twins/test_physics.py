@@ -185,3 +185,25 @@ def test_pulses_and_steps_are_kept_as_measured():
     steps = np.where(time_s < 200.0, -1.0, -2.0)
     steps[5] = -1.015  # beyond the 10 mA band of a 1 A step: a step of its own
     assert np.array_equal(level_steady(time_s, steps), steps)
+
+
+def test_the_closing_runs_are_priced_at_the_slowest_recent_lone_run_not_the_mean(monkeypatch):
+    import twins.physics.model as model
+
+    time_s, current = _constant_discharge(1.0, 600.0)
+    sim = DischargeSimulator(time_s, current, 25.0)
+    durations = iter([2.0, 0.1, 0.1, 0.1, 0.1, 0.5, 0.2])  # compile, far-off trials, then near the fit
+    clock = {"now": 0.0}
+
+    def solve(inputs):
+        clock["now"] += next(durations)
+        return [None] * len(inputs)
+
+    monkeypatch.setattr(sim, "_solve", solve)
+    monkeypatch.setattr(model.time, "perf_counter", lambda: clock["now"])
+    for _ in range(5):
+        sim.run(CellParameters())
+    assert sim.mean_run_s == pytest.approx(0.1) and sim.recent_run_s == pytest.approx(0.1)
+    sim.run(CellParameters())
+    sim.run(CellParameters())
+    assert sim.mean_run_s == pytest.approx(1.1 / 6) and sim.recent_run_s == pytest.approx(0.5)

@@ -6,7 +6,7 @@ limits: a cold cell discharged deep (NASA's B0045, 4 °C down to 2.0 V: the SPMe
 MAPE within 120 s, the DFN to 0.59 %). On the other NASA cells the two fit alike.
 
 What rules the DFN out is its cost, and that follows the current profile: the solver shortens its step at
-every change of current, and the DFN's step is ~10x an SPMe's. On a steady (constant-current) discharge
+every change of current, and a DFN step costs ~10x an SPMe's. On a steady (constant-current) discharge
 a DFN fit settles within 120 s on a 2-core machine (measured 90-119 s); on NASA's pulsed profile
 (~300 changes) one DFN run costs 6-8 s, the 120 s affords ~15 of the ~200 runs a fit needs, and it ends
 at 2.0 % where the SPMe fits to 0.7 %. So: the DFN for steady profiles, the SPMe for dynamic ones.
