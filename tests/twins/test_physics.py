@@ -207,3 +207,55 @@ def test_the_closing_runs_are_priced_at_the_slowest_recent_lone_run_not_the_mean
     sim.run(CellParameters())
     sim.run(CellParameters())
     assert sim.mean_run_s == pytest.approx(1.1 / 6) and sim.recent_run_s == pytest.approx(0.5)
+
+
+def test_a_solve_stops_at_its_step_limit_and_returns_what_it_reached(monkeypatch):
+    from twins.physics import model
+
+    time_s, current = _constant_discharge(2.0, 1800.0, step_s=30.0)
+    unlimited = DischargeSimulator(time_s, current, 25.0, initial_c=25.0, initial_voltage_v=4.19)
+    full = unlimited.run(CellParameters())
+    assert full.coverage == pytest.approx(1.0) and full.solver_steps > 100
+    # One change of current (rest to load): the limit is the base plus one allowance.
+    monkeypatch.setattr(model, "MAX_SOLVER_STEPS", 60)
+    monkeypatch.setattr(model, "MAX_SOLVER_STEPS_PER_CHANGE", 20)
+    limited = DischargeSimulator(time_s, current, 25.0, initial_c=25.0, initial_voltage_v=4.19)
+    assert limited.max_steps == 80
+    batch = limited.run_many([(CellParameters(), 0.0), (CellParameters(capacity_ah=1.9), 0.0)])
+    for curve in batch:
+        assert 0.0 < curve.coverage < 1.0 and curve.solver_steps == 80
+        assert "step limit: 80 solver steps" in curve.message and curve.message.startswith("stopped at")
+        # What it reached is the full solve's, on the same times.
+        assert len(curve.voltage_v) == len(curve.time_s) < len(full.time_s)
+    np.testing.assert_allclose(batch[0].voltage_v, full.voltage_v[: len(batch[0].voltage_v)], atol=2e-4)
+
+
+def test_a_solve_that_grinds_through_an_emptied_electrolyte_is_cut_short():
+    """Parameters a B0045 DFN fit tried: the positive electrode's electrolyte runs empty near the end of
+    the 4 °C discharge and, unbounded, this solve took 178,936 steps (67 s) on the CI machine. Whether a
+    parameter set grinds is chaotic, so on another CPU it may not: then it runs to the end."""
+    from lifecycle.telemetry import read_nasa_mat
+    from lifecycle.telemetry.frame import Step
+    from tests.support.conformance import nasa_file
+
+    frame = read_nasa_mat(nasa_file("B0045"))
+    segments = frame.segments()
+    cycles = [info for info in frame.cycles if info.step == Step.DISCHARGE and info.index in segments]
+    a, b = segments[cycles[1].index]
+    start_c, start_v = float(frame.temperature_c[a]), float(frame.voltage_v[a])
+    sim = DischargeSimulator(
+        frame.time[a:b], frame.current_a[a:b], 4.0, initial_c=start_c, initial_voltage_v=start_v, model="DFN",
+        threads=1,
+    )  # fmt: skip
+    params = CellParameters(
+        capacity_ah=2.118405884183654, contact_resistance_ohm=0.012281379764037675,
+        diffusivity_scale=0.11160984943376802, positive_diffusivity_ratio=7.830753143603128,
+        electrolyte_transport_scale=0.17261377420599663, reaction_rate_scale=0.20524849961705052,
+        heat_transfer_w_m2k=11.973167223778391, heat_capacity_scale=1.728095644063945,
+        negative_ratio=0.643811365259385, negative_sto_full=0.863273206436338,
+        ocp_shape_1=-0.07172819838725034, ocp_shape_2=-0.1192148822621649, ocp_shape_3=-0.15466926340470366,
+    )  # fmt: skip
+    curve = sim.run(params, -2.2498403334480486)
+    assert curve.solver_steps <= sim.max_steps == 10_400
+    if curve.coverage < 1.0:
+        assert "step limit" in curve.message and curve.coverage > 0.5

@@ -48,6 +48,15 @@ EDGE_S = 0.05
 # 10 mA or 1 % of the current, whichever is larger.
 STEADY_ABS_A = 0.01
 STEADY_REL = 0.01
+# A solve's internal steps are capped; one that reaches the cap stops there and comes back as a partial
+# curve. A solve through the deep end of a cold discharge can find a region where the DAE solver's Newton
+# iterations keep failing (the positive electrode's electrolyte running empty, where the exchange current
+# goes as its square root): one B0045 DFN solve then took 179,000 steps and 67 s against ~1,200 steps and
+# 0.2-0.7 s for its neighbours, and which parameter sets do it is chaotic (a 1e-6 change moves it). A
+# steady discharge needs 500-5,000 steps on the DFN, each change of current ~100 more (B0025's 338
+# changes: 33,600); the cap is twice or more of that, so a solve costs at most a few seconds.
+MAX_SOLVER_STEPS = 10_000
+MAX_SOLVER_STEPS_PER_CHANGE = 200
 
 _HEAT_CAPACITIES = (
     "Negative current collector specific heat capacity [J.kg-1.K-1]",
@@ -125,6 +134,7 @@ class SimulatedCurve:
     ``heating_k_s`` (heat generated, as a warming rate of the cell without cooling, K/s) and
     ``cooling_per_w_m2k`` (cooling rate per kelvin above ambient per W/m²/K of heat transfer, 1/s) let a
     calibration fit the lumped thermal parameters without re-running the electrochemistry.
+    ``solver_steps`` counts the integrator's internal steps: what a solve cost, on any machine.
     """
 
     time_s: np.ndarray
@@ -136,6 +146,7 @@ class SimulatedCurve:
     extras: dict[str, float] = field(default_factory=dict)
     heating_k_s: np.ndarray | None = None
     cooling_per_w_m2k: float = 0.0
+    solver_steps: int = 0
 
 
 def clean_profile(
@@ -357,7 +368,8 @@ class DischargeSimulator:
             raise ValueError("a discharge needs at least two samples with finite, increasing time")
         self.time_s = t
         self.model_name = model
-        knots_t, knots_i = _current_knots(t, level_steady(t, i))
+        levelled = level_steady(t, i)
+        knots_t, knots_i = _current_knots(t, levelled)
         values = base_parameter_values(ambient_c if initial_c is None else initial_c, state_inputs=True)
         # PyBaMM's convention is positive = discharge; the project's is positive = charging.
         values["Current function [A]"] = pybamm.Interpolant(
@@ -367,10 +379,22 @@ class DischargeSimulator:
         # difference steps, and is 2-2.5x faster than 1e-6. ``threads`` solvers share a batch of inputs
         # (``run_many``): a calibration's finite differences are independent solves.
         self.threads = max(1, int(threads if threads is not None else physics_threads()))
+        changes = int(np.count_nonzero(np.diff(levelled)))
+        self.max_steps = MAX_SOLVER_STEPS + MAX_SOLVER_STEPS_PER_CHANGE * changes
         solver = pybamm.IDAKLUSolver(
             rtol=1e-5,
             atol=1e-7,
-            options={"max_num_steps": 20000, "num_threads": self.threads, "num_solvers": self.threads},
+            # IDAKLU's early termination stops a solve after ``num_steps_no_progress`` steps that advance
+            # less than ``t_no_progress``; a span longer than the profile makes that a cap on all steps.
+            # A failure returns the solution up to where it stopped instead of raising.
+            options={
+                "num_steps_no_progress": self.max_steps,
+                "t_no_progress": 10.0 * float(t[-1]) + 1.0,
+                "num_threads": self.threads,
+                "num_solvers": self.threads,
+                "silence_sundials_errors": True,
+            },
+            on_failure="ignore",
         )
         self._sim = pybamm.Simulation(
             build_model(model), parameter_values=values, var_pts=VAR_PTS, solver=solver
@@ -498,9 +522,13 @@ class DischargeSimulator:
             len(t),
             heating_k_s=np.interp(reached, ts, np.broadcast_to(heating, ts.shape)),
             cooling_per_w_m2k=CELL_SURFACE_M2 / (thermal_volume * float(np.ravel(heat_capacity)[0])),
+            solver_steps=int(getattr(solution.solver_statistics, "number_of_steps", 0) or 0),
         )
         if curve.coverage < 1.0 - 1e-6:
-            curve.message = f"stopped at {ts[-1]:.0f} s of {t[-1]:.0f} s ({curve.message})"
+            reason = curve.message
+            if curve.solver_steps >= self.max_steps:
+                reason = f"step limit: {curve.solver_steps} solver steps"
+            curve.message = f"stopped at {ts[-1]:.0f} s of {t[-1]:.0f} s ({reason})"
         return curve
 
 

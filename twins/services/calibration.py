@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the physics package (PyBaMM) is imported where a calibratio
 logger = logging.getLogger(__name__)
 
 MODEL = "physics-calibration"
-VERSION = "1.1"  # 1.1: steady current levelled, model "auto"
+VERSION = "1.2"  # 1.1: steady current levelled, model "auto"; 1.2: solver step limit
 PHYSICS_MODELS = ("auto", "SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
