@@ -23,6 +23,10 @@ one chamber offset each, the budget shared) and holds out the fourth.
 held out on the next), instead of the second alone: how the fit holds over a cell's life, not on one
 chosen discharge.
 
+``--chain`` (with ``--across-life``) starts each fit after a cell's first from the fit before it
+(``carried_forward``: its parameters, the capacity scaled by the charge delivered), as a twin that follows
+its cell through life would, instead of from the base set.
+
 ``--budget-simulations N`` bounds each fit by model simulations instead of seconds: the same figures on
 any machine and under any load (the time is still reported; the 120 s target is then not judged).
 """
@@ -37,8 +41,9 @@ import numpy as np
 
 from lifecycle.telemetry import read_nasa_mat
 from lifecycle.telemetry.frame import Step
-from twins.physics.calibration import calibrate, calibrate_discharges, evaluate
-from twins.physics.discharge import Discharge
+from twins.physics.calibration import calibrate, calibrate_discharges, carried_forward, evaluate
+from twins.physics.discharge import Discharge, delivered_ah
+from twins.physics.model import CellParameters
 
 RAW = Path(__file__).resolve().parents[2] / "shared/data/nasa-pcoe/raw"
 CELLS = ("B0025", "B0029", "B0030", "B0045", "B0047")
@@ -64,18 +69,30 @@ def life_positions(count: int, across: int) -> list[int]:
 
 
 def run(
-    cell: str, model: str, budget: dict[str, float], joint: bool = False, position: int = 1, cycles=None
+    cell: str,
+    model: str,
+    budget: dict[str, float],
+    joint: bool = False,
+    position: int = 1,
+    cycles=None,
+    previous: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """Fit the discharge at ``position`` (the second by default) and hold out the next one. ``budget`` is
-    ``{"budget_s": seconds}`` or ``{"budget_simulations": n}``."""
+    ``{"budget_s": seconds}`` or ``{"budget_simulations": n}``; ``previous``, an earlier row of this cell,
+    to start from its fit (``--chain``)."""
     cycles = cycles if cycles is not None else discharges(RAW / f"{cell}.mat")
     if joint:
         return run_joint(cell, cycles, model, budget)
     (fit_cycle, fit_cols, ambient), (held_cycle, held_cols, held_ambient) = cycles[position : position + 2]
-    calibration = calibrate(*fit_cols, ambient, model=model, **budget)
+    discharge = Discharge.from_columns(*fit_cols, ambient)
+    start = None
+    if previous is not None:
+        start = carried_forward(CellParameters(**previous["params"]), previous["delivered_ah"], discharge)
+    calibration = calibrate(*fit_cols, ambient, model=model, start=start, **budget)
     held = evaluate(calibration, *held_cols, held_ambient)
     return {"cell": cell, "fit_cycle": fit_cycle, "held_out_cycle": held_cycle, **calibration.summary(),
-            "held_out": held}  # fmt: skip
+            "held_out": held, "delivered_ah": delivered_ah(discharge),
+            "started_from": None if previous is None else previous["fit_cycle"]}  # fmt: skip
 
 
 def run_joint(cell: str, cycles, model: str, budget: dict[str, float]) -> dict[str, object]:
@@ -140,6 +157,9 @@ def main() -> None:
     parser.add_argument(
         "--budget-simulations", type=int, help="simulations per fit instead of seconds (repeatable figures)"
     )
+    parser.add_argument(
+        "--chain", action="store_true", help="with --across-life: start each fit from the one before it"
+    )
     parser.add_argument("--json", action="store_true", help="print the full results as JSON")
     parser.add_argument("--stored", action="store_true", help="through the database and the service")
     parser.add_argument(
@@ -148,6 +168,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.joint and args.across_life:
         parser.error("--joint fits the 2nd and 3rd discharges; it does not combine with --across-life")
+    if args.chain and not args.across_life:
+        parser.error("--chain starts each fit from the one before it across a cell's life: add --across-life")
     if args.budget_simulations is not None:
         budget = {"budget_simulations": args.budget_simulations}
     else:
@@ -175,8 +197,11 @@ def main() -> None:
     for cell in args.cells:
         cycles = discharges(RAW / f"{cell}.mat")
         positions = life_positions(len(cycles), args.across_life) if args.across_life else [1]
+        previous = None
         for position in positions:
-            r = run(cell, args.model, budget, joint=args.joint, position=position, cycles=cycles)
+            r = run(cell, args.model, budget, joint=args.joint, position=position, cycles=cycles,
+                    previous=previous)  # fmt: skip
+            previous = r if args.chain else None
             results.append(r)
             print_row(r)
     timed = args.budget_simulations is None
