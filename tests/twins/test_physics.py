@@ -7,14 +7,8 @@ import pytest
 
 from twins.physics.balance import MIN_OCP_SLOPE, electrode_balance
 from twins.physics.calibration import calibrate, evaluate
-from twins.physics.model import (
-    CellParameters,
-    DischargeSimulator,
-    clean_profile,
-    held_durations,
-    level_steady,
-    simulate_discharge,
-)
+from twins.physics.model import CellParameters, DischargeSimulator, simulate_discharge
+from twins.physics.profile import clean_profile, held_durations, level_steady
 
 pytest.importorskip("pybamm")
 

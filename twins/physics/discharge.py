@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twins.physics.model import DischargeSimulator, clean_profile
+from twins.physics.model import DischargeSimulator
+from twins.physics.profile import clean_profile
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twins.physics.discharge import Discharge
-from twins.physics.model import level_steady
+from twins.physics.profile import level_steady
 
 AUTO = "auto"
 # A profile with at most this many changes of current (after ``level_steady``) is steady enough for the
