@@ -41,7 +41,7 @@ import numpy as np
 
 from lifecycle.telemetry import read_nasa_mat
 from lifecycle.telemetry.frame import Step
-from twins.physics.calibration import calibrate, calibrate_discharges, carried_forward, evaluate
+from twins.physics.calibration import calibrate_discharges, carried_forward, evaluate
 from twins.physics.discharge import Discharge, delivered_ah
 from twins.physics.model import CellParameters
 
@@ -88,7 +88,7 @@ def run(
     start = None
     if previous is not None:
         start = carried_forward(CellParameters(**previous["params"]), previous["delivered_ah"], discharge)
-    calibration = calibrate(*fit_cols, ambient, model=model, start=start, **budget)
+    calibration = calibrate_discharges([discharge], model=model, start=start, **budget)
     held = evaluate(calibration, *held_cols, held_ambient)
     return {"cell": cell, "fit_cycle": fit_cycle, "held_out_cycle": held_cycle, **calibration.summary(),
             "held_out": held, "delivered_ah": delivered_ah(discharge),

@@ -29,7 +29,7 @@ import numpy as np
 import pybamm
 
 from twins.physics.balance import BASE_SET, electrode_balance, shape_basis, window_coordinate
-from twins.physics.profile import clean_profile, current_knots, level_steady
+from twins.physics.profile import changes_of, clean_profile, current_knots, level_steady
 
 # A generic 18650 can: 18 mm diameter, 65 mm height.
 CELL_VOLUME_M3 = math.pi * 0.009**2 * 0.065
@@ -295,8 +295,7 @@ class DischargeSimulator:
         # difference steps, and is 2-2.5x faster than 1e-6. ``threads`` solvers share a batch of inputs
         # (``run_many``): a calibration's finite differences are independent solves.
         self.threads = max(1, int(threads if threads is not None else physics_threads()))
-        changes = int(np.count_nonzero(np.diff(levelled)))
-        self.max_steps = MAX_SOLVER_STEPS + MAX_SOLVER_STEPS_PER_CHANGE * changes
+        self.max_steps = MAX_SOLVER_STEPS + MAX_SOLVER_STEPS_PER_CHANGE * changes_of(levelled)
         self._values = values
         self._retry_sim: pybamm.Simulation | None = None
         self._sim = self._simulation(SOLVER_RTOL)

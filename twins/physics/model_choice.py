@@ -18,10 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from twins.physics.discharge import Discharge
-from twins.physics.profile import level_steady
+from twins.physics.profile import changes_of, level_steady
 
 AUTO = "auto"
 # A profile with at most this many changes of current (after ``level_steady``) is steady enough for the
@@ -37,8 +35,7 @@ class ModelChoice:
 
 def current_changes(discharge: Discharge) -> int:
     """How often the current changes over the discharge, measurement noise within a step levelled."""
-    levelled = level_steady(discharge.time_s, discharge.current_a)
-    return int(np.count_nonzero(np.diff(levelled)))
+    return changes_of(level_steady(discharge.time_s, discharge.current_a))
 
 
 def choose_model(discharges: list[Discharge]) -> ModelChoice:

@@ -76,6 +76,11 @@ def level_steady(time_s: np.ndarray, current_a: np.ndarray) -> np.ndarray:
     return levelled
 
 
+def changes_of(levelled_current_a: np.ndarray) -> int:
+    """How often a levelled current (``level_steady``) changes from one sample to the next."""
+    return int(np.count_nonzero(np.diff(levelled_current_a)))
+
+
 def current_knots(time_s: np.ndarray, current_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A piecewise-constant current: each sample's value held from half-way to its neighbours.
 
