@@ -288,11 +288,11 @@ def test_a_later_discharge_starts_from_the_earlier_fit_at_the_charge_it_delivers
     later = Discharge.from_columns(time_s, flat, current, flat * 0 + 20.0, 20.0)
     assert delivered_ah(later) == pytest.approx(1.0, rel=0.01)
     earlier = CellParameters(capacity_ah=2.1, contact_resistance_ohm=0.03, diffusivity_scale=0.1)
-    start = carried_forward(earlier, 1.25, later)
+    start = carried_forward(earlier, 1.25, delivered_ah(later))
     # The cell delivered 20 % less: the capacity follows, everything else carries over.
     assert start.capacity_ah == pytest.approx(2.1 * delivered_ah(later) / 1.25)
     assert start.contact_resistance_ohm == 0.03 and start.diffusivity_scale == 0.1
     # Never outside the capacity's bounds, and nothing to scale by: the earlier fit as it was.
     low = bounds_for(2.0)["capacity_ah"].low
-    assert carried_forward(earlier, 100.0, later).capacity_ah == pytest.approx(low)
-    assert carried_forward(earlier, 0.0, later) == earlier
+    assert carried_forward(earlier, 100.0, delivered_ah(later)).capacity_ah == pytest.approx(low)
+    assert carried_forward(earlier, 0.0, delivered_ah(later)) == earlier

@@ -86,7 +86,12 @@ def test_the_api_queues_a_job_whose_result_readers_can_fetch(
     assert response.status_code == 202, response.json()
     job = response.json()
     assert job["status"] == "queued" and response["Location"] == job["url"]
-    assert job["request"] == {"model": "auto", "budget_simulations": SIMULATIONS, "cycle": 1}
+    assert job["request"] == {
+        "model": "auto",
+        "budget_simulations": SIMULATIONS,
+        "cycle": 1,
+        "start": "previous",
+    }
     polled = legitimate_interest_client.get(job["url"]).json()
     assert polled["status"] == "succeeded", polled["error"]
     outputs = polled["result"]["outputs"]
@@ -329,7 +334,12 @@ def test_the_api_queues_a_joint_calibration(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = operator_client.post(_path(two_rate_cell.pk), {"cycles": [2, 1]}, format="json")
     assert response.status_code == 202, response.json()
-    assert response.json()["request"] == {"model": "auto", "budget_s": 120.0, "cycles": [2, 1]}
+    assert response.json()["request"] == {
+        "model": "auto",
+        "budget_s": 120.0,
+        "cycles": [2, 1],
+        "start": "previous",
+    }
     assert len(callbacks) == 1
 
 

@@ -13,6 +13,7 @@ from twins.services.calibration import (
     MAX_DISCHARGES,
     PHYSICS_MODELS,
 )
+from twins.services.calibration_start import DEFAULT_START, STARTS
 
 
 class _StrictSerializer(serializers.Serializer):
@@ -160,8 +161,29 @@ class CalibrationRequestSerializer(_StrictSerializer):
             f"{BUDGET_RANGE_S[1]:g} s"
         ),
     )
+    start = serializers.ChoiceField(
+        choices=STARTS,
+        default=DEFAULT_START,
+        help_text=(
+            "Where the fit starts: previous (default), the battery's nearest earlier calibration that fitted "
+            "its discharge (voltage MAPE at most 3 %), its capacity scaled by the charge delivered, or the "
+            "base parameter set if there is none; base, the base parameter set. The calibration started from "
+            "is chosen when the job first runs, recorded in the job's request (start_from) and among the "
+            "result's inputs"
+        ),
+    )
+    start_from = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "With start previous: the battery's physics calibration (twin run id) to start from instead of "
+            "the nearest earlier one; it must have fitted its discharge"
+        ),
+    )
 
     def validate(self, attrs: dict) -> dict:
+        if attrs.get("start_from") is not None and attrs.get("start") == "base":
+            raise serializers.ValidationError({"start_from": ["start base fits from the base set: drop one"]})
         if attrs.get("cycles") and attrs.get("cycle") is not None:
             raise serializers.ValidationError({"cycles": ["give cycle or cycles, not both"]})
         if attrs.get("budget_simulations") is not None:

@@ -143,18 +143,19 @@ def initial_guess(discharge: Discharge, rated_capacity_ah: float = REFERENCE_RAT
 def carried_forward(
     previous: CellParameters,
     previous_ah: float,
-    discharge: Discharge,
+    discharged_ah: float,
     rated_capacity_ah: float = REFERENCE_RATED_AH,
 ) -> CellParameters:
     """A start for a later discharge of a cell fitted before: the earlier fit's parameters, its capacity
-    scaled by the charge the two discharges delivered (``previous_ah`` then, this one's now), within the
-    bounds. A twin that follows its cell through life starts where the cell was, not from the base set:
-    an aged discharge fitted from the base set can settle in another basin (docs/physics.md)."""
-    discharged = delivered_ah(discharge)
-    if previous_ah <= 0.05 or discharged <= 0.05:
+    scaled by the charge the two discharges delivered (``previous_ah`` then, ``discharged_ah`` now; see
+    ``delivered_ah``), within the bounds. A twin that follows its cell through life starts where the cell
+    was, not from the base set: an aged discharge fitted from the base set can settle in another basin
+    (docs/physics.md). Either charge at or below 0.05 Ah (unknown, or a discharge that says nothing about
+    the capacity) leaves the earlier capacity as it was."""
+    if previous_ah <= 0.05 or discharged_ah <= 0.05:
         return previous
     bound = bounds_for(rated_capacity_ah)["capacity_ah"]
-    capacity = float(np.clip(previous.capacity_ah * discharged / previous_ah, bound.low, bound.high))
+    capacity = float(np.clip(previous.capacity_ah * discharged_ah / previous_ah, bound.low, bound.high))
     return dataclasses.replace(previous, capacity_ah=capacity)
 
 

@@ -7,7 +7,9 @@ redelivered job finds the stored result instead of storing a second one. What-if
 simulate the calibrated cell instead of the base parameter set (``stored_parameters``).
 
 A request names one discharge (``cycle``, default the latest) or several (``cycles``: two to
-``MAX_DISCHARGES`` of the cell's discharges, e.g. at different rates) fitted jointly.
+``MAX_DISCHARGES`` of the cell's discharges, e.g. at different rates) fitted jointly. It starts from the
+battery's nearest earlier usable calibration, carried forward (``calibration_start``; ``start`` "base" for
+the base parameter set), so a twin follows its cell through life.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from passport.choices import BatteryKind, JobState
 from passport.exceptions import FieldError, ValidationFailed
 from passport.models import Battery
 from twins.models import CalibrationJob, TwinRun
-from twins.services import jsonsafe, results
+from twins.services import calibration_start, jsonsafe, results
+from twins.services.calibration_start import DEFAULT_START, usable
 
 if TYPE_CHECKING:  # the physics package (PyBaMM) is imported where a calibration runs, not with this module
     from twins.physics.discharge import Discharge
@@ -36,7 +39,8 @@ if TYPE_CHECKING:  # the physics package (PyBaMM) is imported where a calibratio
 logger = logging.getLogger(__name__)
 
 MODEL = "physics-calibration"
-VERSION = "1.2"  # 1.1: steady current levelled, model "auto"; 1.2: solver step limit
+# 1.1: steady current levelled, model "auto"; 1.2: solver step limit; 1.3: starts from the previous fit
+VERSION = "1.3"
 PHYSICS_MODELS = ("auto", "SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
@@ -48,15 +52,14 @@ BUDGET_SIMULATIONS_RANGE = (20, 2000)
 # set's geometry and the fitted thermal scales within their bounds.
 CELL_CAPACITY_RANGE_AH = (0.5, 10.0)
 CELL_VOLTAGE_MAX_V = 5.0
-# What-if runs use a stored calibration only if it reproduced its discharge this well: a fit that missed
-# its curve by more says little about the cell.
-USABLE_VOLTAGE_MAPE_PCT = 3.0
 # A parameter counts as pinned down by the curve if its standard error is at most this share of its
 # (normalised, log-scaled for scales) range; the others trade off against each other along the curve.
 IDENTIFIED_STD_UNIT = 0.1
 # A joint fit simulates every discharge at every step: more than this and a budget of minutes buys too few
 # steps to fit anything.
 MAX_DISCHARGES = 4
+# ``calibrate_battery``'s ``start_from`` default: find the calibration to start from.
+FIND = object()
 # A first sample at more than this share of the rated current (1C) is under load, not at rest.
 UNDER_LOAD_SHARE = 0.02
 # A discharge whose lowest voltage stays above this did not reach a Li-ion cut-off (2.5-3.0 V).
@@ -155,6 +158,9 @@ def submit(battery: Battery, request: dict, *, user=None) -> CalibrationJob:
     """Check the request against the stored data, store the job and queue it after the commit."""
     request = {name: value for name, value in request.items() if value is not None}
     cycles, _ = requested_discharges(battery, request.get("cycle"), request.get("cycles"))
+    if "start_from" in request:
+        request["start_from"] = str(request["start_from"])
+        _previous(battery, cycles, request.get("start", DEFAULT_START), request["start_from"])
     indices = [cycle.cycle_index for cycle in cycles]
     job = CalibrationJob.objects.create(
         battery=battery,
@@ -174,8 +180,8 @@ def run(job_id: str) -> CalibrationJob:
     if job.status in (JobState.SUCCEEDED, JobState.FAILED):
         return job
     CalibrationJob.objects.filter(pk=job.pk).update(status=JobState.RUNNING, started_at=timezone.now())
-    request = job.request
     try:
+        request = _with_start_fixed(job)
         job.twin_run = calibrate_battery(
             job.battery,
             cycle_index=request.get("cycle"),
@@ -183,6 +189,8 @@ def run(job_id: str) -> CalibrationJob:
             physics_model=request.get("model", "auto"),
             budget_s=request.get("budget_s", DEFAULT_BUDGET_S),
             budget_simulations=request.get("budget_simulations"),
+            start=request.get("start", DEFAULT_START),
+            start_from=request.get("start_from", FIND),
         )
     except ValidationFailed as exc:  # the data changed, or the samples themselves rule the fit out
         job.status, job.error = JobState.FAILED, "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
@@ -196,12 +204,30 @@ def run(job_id: str) -> CalibrationJob:
     return job
 
 
+def _with_start_fixed(job: CalibrationJob) -> dict:
+    """The job's request with the calibration it starts from (``start_from``: a twin run id, or None for the
+    base set) fixed the first time it runs: a redelivered job starts where its first attempt did even if
+    another calibration was stored meanwhile, so it finds that attempt's result instead of fitting again.
+    Chosen when it runs, not when it is submitted, so jobs queued for a cell's discharges in order follow
+    one another."""
+    request = job.request
+    if request.get("start", DEFAULT_START) != "previous" or "start_from" in request:
+        return request
+    cycles, _ = requested_discharges(job.battery, request.get("cycle"), request.get("cycles"))
+    previous = calibration_start.previous_calibration(job.battery, cycles)
+    request = {**request, "start_from": str(previous.pk) if previous is not None else None}
+    CalibrationJob.objects.filter(pk=job.pk).update(request=request)
+    job.request = request
+    return request
+
+
 def _input_hash(
     battery: Battery,
     cycles: list[curves.DischargeCycle],
     physics_model: str,
     budget_s: float,
     budget_simulations: int | None,
+    previous: TwinRun | None,
 ) -> str:
     # One discharge keeps the key it had before joint fits existed, so its stored runs still answer.
     which = (
@@ -219,6 +245,7 @@ def _input_hash(
                 **which,
                 "physics_model": physics_model,
                 **_budget(budget_s, budget_simulations),
+                "start": calibration_start.key(previous),
             }
         )
     ).hexdigest()
@@ -284,23 +311,52 @@ def calibrate_battery(
     physics_model: str = "auto",
     budget_s: float = DEFAULT_BUDGET_S,
     budget_simulations: int | None = None,
+    start: str = DEFAULT_START,
+    start_from: str | object | None = FIND,
 ) -> TwinRun:
     """Calibrate on the chosen discharge (or jointly on ``cycle_indices``) and record the result, once per
     input: the same request on the same records returns the stored run (a calibration is bounded by
     wall-clock time, so running it again would give a slightly different fit, and there must be one
     answer per input). ``budget_simulations`` bounds the fit by model simulations instead of seconds:
     the same fit on any machine however loaded, so a third party can repeat it from the records and the
-    model hash (``reproducible`` in the outputs), unless it runs into the ``BUDGET_RANGE_S`` ceiling."""
+    model hash (``reproducible`` in the outputs), unless it runs into the ``BUDGET_RANGE_S`` ceiling.
+
+    ``start`` "previous" starts from the battery's nearest earlier usable calibration (``calibration_start``),
+    the twin run ``start_from`` instead if given (None: the base set), "base" from the base set. The one it
+    started from is among the run's inputs and in its key: a new earlier calibration makes a new input."""
     if physics_model not in PHYSICS_MODELS:
         raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
+    if start not in calibration_start.STARTS:
+        raise ValidationFailed([FieldError("/start", f"one of {', '.join(calibration_start.STARTS)}")])
     cycles, paths = requested_discharges(battery, cycle_index, cycle_indices)
-    key = _input_hash(battery, cycles, physics_model, budget_s, budget_simulations)
+    previous = _previous(battery, cycles, start, start_from)
+    key = _input_hash(battery, cycles, physics_model, budget_s, budget_simulations, previous)
     stored = _stored(battery, key)
     if stored is not None:
         return stored
-    outputs = fit_outputs(battery, cycles, paths, physics_model, budget_s, budget_simulations)
+    outputs = fit_outputs(battery, cycles, paths, physics_model, budget_s, budget_simulations, previous)
     inputs = list(dict.fromkeys(cycle.record_hash for cycle in cycles))  # two cycles of one upload: once
+    if previous is not None:
+        inputs.append(previous.record.record_hash)
     return _store(battery, key, inputs, outputs)
+
+
+def _previous(
+    battery: Battery, cycles: list[curves.DischargeCycle], start: str, start_from: str | object | None
+) -> TwinRun | None:
+    if start == "base" or start_from is None:
+        return None
+    if start_from is FIND:
+        return calibration_start.previous_calibration(battery, cycles)
+    previous = calibration_start.find(battery, str(start_from))
+    if previous is None:
+        raise ValidationFailed(
+            [FieldError("/start_from", f"no physics calibration {start_from} of this battery to start from")]
+        )
+    why_not = usable(previous)
+    if why_not:
+        raise ValidationFailed([FieldError("/start_from", f"cannot start from it: {why_not}")])
+    return previous
 
 
 def fit_outputs(
@@ -310,9 +366,12 @@ def fit_outputs(
     physics_model: str,
     budget_s: float,
     budget_simulations: int | None,
+    previous: TwinRun | None = None,
 ) -> dict:
-    """Fit the cell to ``cycles`` (checked at ``paths``) and return what its twin run records."""
+    """Fit the cell to ``cycles`` (checked at ``paths``), from ``previous``'s fit carried forward if given,
+    and return what its twin run records."""
     from twins.physics.calibration import calibrate_discharges
+    from twins.physics.discharge import delivered_ah
     from twins.physics.model import CellParameters
 
     measured = [_measured(battery, cycle, path) for cycle, path in zip(cycles, paths, strict=True)]
@@ -321,6 +380,11 @@ def fit_outputs(
     # The default start is the most charge a discharge delivered, right for a discharge to the cut-off;
     # if every one stopped early, none shows what the cell holds: start at the rating instead.
     partial = all(m.partial for m in measured)
+    delivered = [delivered_ah(discharge) for discharge in discharges]
+    if previous is not None:
+        start = calibration_start.parameters(previous, 0.0 if partial else max(delivered), rated)
+    else:
+        start = CellParameters(capacity_ah=rated) if partial else None
     fitted = calibrate_discharges(
         discharges,
         model=physics_model,
@@ -329,7 +393,7 @@ def fit_outputs(
         wall_ceiling_s=BUDGET_RANGE_S[1],
         uncertainty=True,
         rated_capacity_ah=rated,
-        start=CellParameters(capacity_ah=rated) if partial else None,
+        start=start,
     )
     fit_keys = (
         "voltage_mape_pct", "temperature_mape_k_pct", "temperature_mape_c_pct", "voltage_rmse_v",
@@ -347,6 +411,7 @@ def fit_outputs(
                     "ambient_c": m.discharge.ambient_c,
                     "ambient_assumed": cycle.ambient_c is None,
                     "partial_discharge": m.partial,
+                    "delivered_ah": charge,
                     "starts_under_load": not m.discharge.at_rest,
                     "rest_voltage_v": errors["rest_voltage_v"],
                     "rest_voltage_fitted": errors["rest_voltage_fitted"],
@@ -354,12 +419,16 @@ def fit_outputs(
                     "ambient_offset_k": errors["ambient_offset_k"],
                     "fit": {name: errors[name] for name in fit_keys},
                 }
-                for cycle, m, errors in zip(cycles, measured, fitted.per_discharge, strict=True)
+                for cycle, m, charge, errors in zip(
+                    cycles, measured, delivered, fitted.per_discharge, strict=True
+                )
             ],
             "ambient_c": discharges[0].ambient_c,
             "ambient_assumed": cycles[0].ambient_c is None,
             "partial_discharge": partial,
             "warnings": [m.warning for m in measured if m.warning],
+            # Where the fit started: the base set, or an earlier calibration of the battery carried forward.
+            "start": calibration_start.described(previous, start),
             "parameters": fitted.params.as_dict(),
             "parameter_errors": fitted.parameter_errors,
             "identified_parameters": sorted(
@@ -426,17 +495,9 @@ def stored_parameters(battery: Battery):
     run = latest(battery)
     if run is None:
         return None, "no physics calibration has run on this battery"
-    fit = run.outputs.get("fit", {})
-    mape = fit.get("voltage_mape_pct")
-    if (
-        not isinstance(mape, (int, float))
-        or mape > USABLE_VOLTAGE_MAPE_PCT
-        or fit.get("coverage", 0) < 1 - 1e-6
-    ):
-        return None, (
-            f"its latest physics calibration ({run.pk}) missed its discharge (voltage MAPE {mape} %, "
-            f"usable up to {USABLE_VOLTAGE_MAPE_PCT:g} % with the whole discharge simulated)"
-        )
+    why_not = usable(run)
+    if why_not:
+        return None, f"its latest {why_not}"
     known = {name for name in CellParameters.__dataclass_fields__}
     values = {name: value for name, value in run.outputs.get("parameters", {}).items() if name in known}
     return CellParameters(**values), run

@@ -3,9 +3,10 @@
 A calibration bounded by simulations (``budget_simulations``) makes the same decisions on any machine, so
 its recorded outputs can be checked the way a record hash is: fit again from the same stored samples with
 the same code and compare. Settling a warranty dispute on a calibrated twin should not rest on trust in
-whoever ran it. Only the wall time may differ; every other output must agree (to ``REL_TOL``). Measured
-bit-identical across processes and solver thread counts; another CPU or build is not measured (a
-last-digit difference in a solve could send the least squares along another path).
+whoever ran it. Only the wall time may differ; every other output must agree (to ``REL_TOL``). A
+calibration that started from an earlier one starts from that recorded run again. Measured bit-identical
+across processes and solver thread counts; another CPU or build is not measured (a last-digit difference
+in a solve could send the least squares along another path).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 from passport.exceptions import ValidationFailed
 from twins.models import TwinRun
-from twins.services import calibration
+from twins.services import calibration, calibration_start
 
 REL_TOL = 1e-9
 # Machine-dependent by nature: how long the fit took.
@@ -65,6 +66,17 @@ def reproduce(run: TwinRun) -> Reproduction:
     recorded_hashes = [entry["record_hash"] for entry in outputs["discharges"]]
     if [cycle.record_hash for cycle in cycles] != recorded_hashes:
         return Reproduction(run, False, f"calibration {run.pk}: its discharges are not the recorded ones")
+    started_from = (outputs.get("start") or {}).get("from")
+    previous = None
+    if started_from is not None:
+        previous = calibration_start.find(battery, started_from["twin_run"])
+        if previous is None or previous.record.record_hash != started_from["record_hash"]:
+            return Reproduction(
+                run,
+                False,
+                f"calibration {run.pk}: the calibration it started from ({started_from['twin_run']}) is not "
+                "the recorded one",
+            )
     started = time.perf_counter()
     again = calibration.fit_outputs(
         battery,
@@ -73,6 +85,7 @@ def reproduce(run: TwinRun) -> Reproduction:
         outputs.get("physics_model_requested", outputs["physics_model"]),
         calibration.DEFAULT_BUDGET_S,
         outputs["budget_simulations"],
+        previous,
     )
     differences = _differences(outputs, again, "")
     return Reproduction(
