@@ -323,8 +323,9 @@ def _calibrate(
         """What to keep for the end. The polish's last evaluation may start just before its stop and two more
         follow it (the re-run for the thermal fit, the final score): four, each at what the last lone runs
         cost (``Fit.closing_s``), and a second, and the uncertainty's Jacobian when asked for, so the whole
-        calibration ends within the budget."""
-        reserve = 4 * fit.closing_s() + 1.0
+        calibration ends within the budget; on the wall clock, a slack for closing runs that grind
+        (``WallClock.slack``)."""
+        reserve = 4 * fit.closing_s() + 1.0 + clock.slack(budget)
         if uncertainty:
             reserve += fit.batch_s(len(electro) + len(fit.free_rests) + 1)
         return reserve
