@@ -15,6 +15,8 @@ class WallClock:
     """A budget in seconds of wall clock: what a service promises its callers. Costs are measured."""
 
     cut_short = False  # a wall-clock budget is the machine's by nature: nothing else to cut it
+    # A batch near the end of a stage runs in chunks and stops at the stage's end (``Fit.run_until``).
+    hard_stops = True
 
     def now(self) -> float:
         return time.perf_counter()
@@ -50,6 +52,8 @@ class SimulationClock:
     ``cut_short`` says that this fit, unlike the others, depends on the machine."""
 
     BATCH_WIDTH = 2
+    # A batch is counted whole, whenever it ends: splitting it would change nothing but the speed.
+    hard_stops = False
     # Added to the reading once the ceiling has passed: beyond any deadline a budget of simulations sets,
     # and finite, so the stage deadlines computed from the reading stay ordered.
     OVERRUN = 1e9

@@ -44,7 +44,7 @@ import numpy as np
 
 from twins.physics.budget import SimulationClock, WallClock
 from twins.physics.discharge import Discharge, delivered_ah, mean_discharge_current
-from twins.physics.fit import Fit, Trial, soft_l1
+from twins.physics.fit import BudgetExhausted, Fit, Trial, soft_l1
 from twins.physics.model import (
     CellParameters,
     DischargeSimulator,
@@ -401,7 +401,12 @@ def _calibrate(
         point, fit.offsets, curves = start_point, start_offsets, first
         notes.append("the end point fitted the voltage worse than the start: the start is returned")
     errors, each = fit.errors_of(curves)
-    parameter_errors, rest_std_v = fit.standard_errors(point, electro) if uncertainty else ({}, {})
+    parameter_errors, rest_std_v = {}, {}
+    if uncertainty:
+        try:
+            parameter_errors, rest_std_v = fit.standard_errors(point, electro, until=deadline)
+        except BudgetExhausted:  # its solves ground past the budget: the fit without standard errors
+            notes.append("no standard errors: their Jacobian did not fit in the budget")
     return Calibration(
         params=point.params,
         # One discharge: its offset; several: their mean, what a held-out discharge of the cell starts from.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,21 @@ class Fit:
     def run(self, point: Trial) -> list[SimulatedCurve]:
         return self.run_batch([point])[0]
 
+    def run_until(self, points: list[Trial], until: float) -> Iterator[tuple[Trial, list[SimulatedCurve]]]:
+        """``run_batch``, each point with its curves as they come. On a wall clock (``hard_stops``) a batch
+        that may not end before ``until`` (within twice its expected cost) runs in chunks of as many
+        points as the solver has threads, and ``BudgetExhausted`` is raised instead of starting a chunk
+        after ``until``: near a fitted point the DFN's solves can grind (step limit, solved again), and a
+        batch of them started on time took 11.6 s where 3 were expected, past the budget."""
+        size = len(points)
+        if self.clock.hard_stops and self.clock.now() + 2 * self.batch_s(len(points)) > until:
+            size = max(1, self.simulators[0].threads)
+        for first in range(0, len(points), size):
+            if first and self.clock.now() > until:
+                raise BudgetExhausted
+            chunk = points[first : first + size]
+            yield from zip(chunk, self.run_batch(chunk), strict=True)
+
     def evaluation_s(self) -> float:
         """Expected cost (on the clock) of simulating every discharge once, alone."""
         return self.clock.evaluation(self.simulators)
@@ -153,15 +169,18 @@ class Fit:
             rests[k] = self.rest_bounds[k].from_unit(float(x[len(names) + slot]))
         return Trial(params, tuple(rests))
 
-    def standard_errors(self, point: Trial, names: list[str]) -> tuple[dict, dict[int, float]]:
+    def standard_errors(
+        self, point: Trial, names: list[str], until: float = math.inf
+    ) -> tuple[dict, dict[int, float]]:
         """``names``' standard errors at ``point`` (``unit_standard_errors`` on the voltage residuals, with
         the free rest voltages among the coordinates, so a parameter that trades off against a rest
-        voltage shows it), and each free rest voltage's, in volts."""
+        voltage shows it), and each free rest voltage's, in volts. ``BudgetExhausted`` if their Jacobian
+        cannot be had by ``until`` (``run_until``)."""
         u0 = self.pack(point, names)
 
         def residuals_at(us: list[np.ndarray]) -> list[np.ndarray]:
             points = [self.unpack(point, names, u) for u in us]
-            return [self.voltage_residuals(curves) for curves in self.run_batch(points)]
+            return [self.voltage_residuals(curves) for _, curves in self.run_until(points, until)]
 
         std = unit_standard_errors(residuals_at, u0)
         rests = {
@@ -206,7 +225,7 @@ class Fit:
                 raise BudgetExhausted
             points = [self.unpack(base, names, x) for x in xs]
             out = []
-            for point, curves in zip(points, self.run_batch(points), strict=True):
+            for point, curves in self.run_until(points, until):
                 r = self.residuals(point, curves, with_temperature)
                 cost = soft_l1(r)
                 if cost < best["cost"]:
