@@ -203,6 +203,54 @@ def test_the_closing_runs_are_priced_at_the_slowest_recent_lone_run_not_the_mean
     assert sim.mean_run_s == pytest.approx(1.1 / 6) and sim.recent_run_s == pytest.approx(0.5)
 
 
+class _SteppedClock:
+    """A wall clock that each simulation advances by ``run_s``; it expects 1 s a simulation."""
+
+    def __init__(self, hard_stops: bool, run_s: float) -> None:
+        self.hard_stops, self.run_s, self.t = hard_stops, run_s, 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def batch(self, simulators, n: int) -> float:
+        return float(n)
+
+
+@pytest.mark.parametrize("hard_stops", [True, False])
+def test_a_batch_near_its_stage_end_runs_in_chunks_and_stops_there_on_a_wall_clock(hard_stops):
+    from types import SimpleNamespace
+
+    from twins.physics.fit import BudgetExhausted, Fit
+
+    clock = _SteppedClock(hard_stops, run_s=3.0)  # the solves grind: 3 s each where 1 s was expected
+    fit = Fit.__new__(Fit)  # no discharges needed: only the batching is under test
+    fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2)]
+    batches = []
+
+    def run_batch(points):
+        batches.append(list(points))
+        clock.t += clock.run_s * len(points)
+        return [[f"curve {point}"] for point in points]
+
+    fit.run_batch = run_batch
+    # Far from the stage's end: one batch, whatever the clock.
+    assert [p for p, _ in fit.run_until(list(range(6)), until=100.0)] == list(range(6))
+    assert batches == [list(range(6))]
+    batches.clear()
+    clock.t = 0.0
+    got = []
+    if hard_stops:
+        # Near it (6 s expected, 11 s left: within twice that): two at a time, and no chunk starts after
+        # the end. The points simulated before it are kept.
+        with pytest.raises(BudgetExhausted):
+            got.extend(p for p, _ in fit.run_until(list(range(6)), until=11.0))
+        assert batches == [[0, 1], [2, 3]] and got == [0, 1, 2, 3] and clock.t == 12.0
+    else:
+        # Counted in simulations, a batch is one batch however long it takes: the same fit on any machine.
+        got.extend(p for p, _ in fit.run_until(list(range(6)), until=11.0))
+        assert batches == [list(range(6))] and got == list(range(6))
+
+
 def test_a_solve_stops_at_its_step_limit_and_returns_what_it_reached(monkeypatch):
     from twins.physics import model
 
