@@ -31,14 +31,13 @@ from passport.exceptions import FieldError, ValidationFailed
 from passport.models import Battery
 from twins.models import CalibrationJob, TwinRun
 from twins.services import calibration_start, jsonsafe, results
-from twins.services.calibration_start import DEFAULT_START, usable
+from twins.services.calibration_start import DEFAULT_START, MODEL, usable
 
 if TYPE_CHECKING:  # the physics package (PyBaMM) is imported where a calibration runs, not with this module
     from twins.physics.discharge import Discharge
 
 logger = logging.getLogger(__name__)
 
-MODEL = "physics-calibration"
 # 1.1: steady current levelled, model "auto"; 1.2: solver step limit; 1.3: starts from the previous fit
 VERSION = "1.3"
 PHYSICS_MODELS = ("auto", "SPMe", "DFN")

@@ -23,7 +23,7 @@ from twins.models import TwinRun
 if TYPE_CHECKING:  # PyBaMM is imported where a calibration runs, not with this module
     from twins.physics.model import CellParameters
 
-MODEL = "physics-calibration"  # the twin runs this module chooses among (``calibration.MODEL``)
+MODEL = "physics-calibration"  # the twin model of a calibration (``calibration.MODEL`` is this one)
 STARTS = ("previous", "base")
 DEFAULT_START = "previous"
 # A stored calibration is used (by what-if runs, as a start) only if it reproduced its discharge this well:
