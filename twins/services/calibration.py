@@ -489,14 +489,10 @@ def latest(battery: Battery) -> TwinRun | None:
 
 def stored_parameters(battery: Battery):
     """(CellParameters, run) of the battery's latest usable calibration, or (None, why not)."""
-    from twins.physics.model import CellParameters
-
     run = latest(battery)
     if run is None:
         return None, "no physics calibration has run on this battery"
     why_not = usable(run)
     if why_not:
         return None, f"its latest {why_not}"
-    known = {name for name in CellParameters.__dataclass_fields__}
-    values = {name: value for name, value in run.outputs.get("parameters", {}).items() if name in known}
-    return CellParameters(**values), run
+    return calibration_start.fitted_parameters(run), run

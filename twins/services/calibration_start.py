@@ -76,14 +76,20 @@ def key(previous: TwinRun | None) -> str:
     return previous.record.record_hash if previous is not None else "base"
 
 
+def fitted_parameters(run: TwinRun) -> CellParameters:
+    """The cell parameters ``run`` fitted (names a later version of the model does not know are left out)."""
+    from twins.physics.model import CellParameters
+
+    known = set(CellParameters.__dataclass_fields__)
+    return CellParameters(**{k: v for k, v in run.outputs.get("parameters", {}).items() if k in known})
+
+
 def parameters(previous: TwinRun, discharged_ah: float, rated_capacity_ah: float) -> CellParameters:
     """``previous``'s fitted parameters carried forward to discharges that delivered ``discharged_ah`` (0 when
     none reached the cut-off, which leaves the capacity as fitted)."""
     from twins.physics.calibration import carried_forward
-    from twins.physics.model import CellParameters
 
-    known = set(CellParameters.__dataclass_fields__)
-    fitted = CellParameters(**{k: v for k, v in previous.outputs["parameters"].items() if k in known})
+    fitted = fitted_parameters(previous)
     return carried_forward(fitted, _delivered_ah(previous), discharged_ah, rated_capacity_ah)
 
 
