@@ -28,6 +28,19 @@ chosen discharge.
 its cell through life would, instead of from the base set. With ``--stored`` it is the service's own
 ``start`` "previous" (its default): each fit starts from the battery's calibration recorded before it.
 
+``--from-model`` (with ``--stored``) is the service's ``start`` "model": as ``--chain``, and a cell with no
+calibration of its own starts from one of a cell calibrated before it (all are registered as one battery
+model; the row's ``from`` names the cell and cycle), so ``--cells B0047 B0045 --stored --from-model`` fits
+B0045 from B0047.
+
+``--first-seen K`` (with ``--across-life``) leaves the first K of those discharges out: the cell is first
+calibrated part way through its life, as a battery bought second-hand is, so with ``--chain`` its chain
+starts from a cold fit of an aged discharge.
+
+``--sibling CELL`` first fits CELL's second discharge, then starts each fit of ``--cells`` from it (with
+``--chain``, the first of each cell's chain), carried forward like a cell's own earlier fit: a battery's
+first calibration started from another battery of the same model.
+
 ``--budget-simulations N`` bounds each fit by model simulations instead of seconds: the same figures on
 any machine and under any load (the time is still reported; the 120 s target is then not judged).
 """
@@ -93,9 +106,10 @@ def run(
         )
     calibration = calibrate_discharges([discharge], model=model, start=start, **budget)
     held = evaluate(calibration, *held_cols, held_ambient)
+    started_from = None if previous is None else f"{previous['cell']}/{previous['fit_cycle']}"
     return {"cell": cell, "fit_cycle": fit_cycle, "held_out_cycle": held_cycle, **calibration.summary(),
             "held_out": held, "delivered_ah": delivered_ah(discharge),
-            "started_from": None if previous is None else previous["fit_cycle"]}  # fmt: skip
+            "started_from": started_from}  # fmt: skip
 
 
 def run_joint(cell: str, cycles, model: str, budget: dict[str, float]) -> dict[str, object]:
@@ -114,6 +128,8 @@ def run_stored(
     budget: dict[str, float],
     across_life: int | None = None,
     chain: bool = False,
+    first_seen: int = 0,
+    from_model: bool = False,
 ) -> list[dict[str, object]]:
     """The same fits through the service: ingest, read back, calibrate, record; across a cell's life, each
     fit from the battery's calibration before it (``chain``, the service's default) or from the base set."""
@@ -145,14 +161,15 @@ def run_stored(
         ]
         batteries = registration.register(organisation, registration.parse_rows(rows, max_rows=len(rows)))
         results = []
+        names = {battery.identifier: cell for cell, battery in zip(cells, batteries.batteries, strict=True)}
         for cell, battery in zip(cells, batteries.batteries, strict=True):
             telemetry.ingest(battery, RAW / f"{cell}.mat", actor=organisation, filename=f"{cell}.mat")
             cycles = discharges(RAW / f"{cell}.mat")
-            positions = life_positions(len(cycles), across_life) if across_life else [1]
+            positions = life_positions(len(cycles), across_life)[first_seen:] if across_life else [1]
             for position in positions:
                 fit_cycle = cycles[position][0]
                 began = time.perf_counter()
-                start = "previous" if chain else "base"
+                start = "model" if from_model else "previous" if chain else "base"
                 run = calibration.calibrate_battery(
                     battery, cycle_index=fit_cycle, physics_model=model, start=start, **budget
                 )
@@ -160,10 +177,11 @@ def run_stored(
                 started = outputs["start"]["from"]
                 results.append(
                     {"cell": cell, "fit_cycle": fit_cycle, **outputs["fit"], "wall_s": outputs["wall_s"],
-                     "model": outputs["physics_model"],
+                     "phases_s": outputs["phases_s"], "model": outputs["physics_model"],
                      "service_s": time.perf_counter() - began, "n_simulations": outputs["simulations"],
                      "identified": outputs["identified_parameters"], "record": str(run.record_id),
-                     "started_from": started["cycles"] if started else None}
+                     "started_from": started["cycles"] if started else None,
+                     "started_from_cell": names.get(started["battery"]) if started else None}
                 )  # fmt: skip
                 print_stored_row(results[-1])
         return results
@@ -183,6 +201,18 @@ def main() -> None:
     parser.add_argument(
         "--chain", action="store_true", help="with --across-life: start each fit from the one before it"
     )
+    parser.add_argument(
+        "--first-seen", type=int, default=0, metavar="K",
+        help="with --across-life: leave out the first K of its discharges (a cell first calibrated aged)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sibling", metavar="CELL",
+        help="fit CELL's 2nd discharge first and start the fits of --cells from it (the first, with --chain)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--from-model", action="store_true",
+        help="with --stored: start 'model' (a cell's first fit from a cell calibrated before it)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the full results as JSON")
     parser.add_argument("--stored", action="store_true", help="through the database and the service")
     parser.add_argument(
@@ -191,14 +221,22 @@ def main() -> None:
     args = parser.parse_args()
     if args.joint and args.across_life:
         parser.error("--joint fits the 2nd and 3rd discharges; it does not combine with --across-life")
+    if args.from_model and not args.stored:
+        parser.error("--from-model is the service's start: add --stored (or --sibling without it)")
     if args.chain and not args.across_life:
         parser.error("--chain starts each fit from the one before it across a cell's life: add --across-life")
+    if args.first_seen and not args.across_life:
+        parser.error("--first-seen leaves out discharges of --across-life: add --across-life")
+    if not 0 <= args.first_seen < (args.across_life or 1):
+        parser.error("--first-seen must leave at least one of the --across-life discharges")
     if args.budget_simulations is not None:
         budget = {"budget_simulations": args.budget_simulations}
     else:
         budget = {"budget_s": args.budget}
     if args.stored:
-        results = run_stored(args.cells, args.model, budget, args.across_life, args.chain)
+        results = run_stored(
+            args.cells, args.model, budget, args.across_life, args.chain, args.first_seen, args.from_model
+        )
         met = [r for r in results if r["voltage_mape_pct"] <= 1 and r["temperature_mape_k_pct"] <= 0.5]
         print(f"V <= 1 % and T <= 0.5 % K on {len(met)} of {len(results)} fits")
         for cell in args.cells:
@@ -212,14 +250,20 @@ def main() -> None:
     header += f" {'sims':>5}"
     print(header + f" {'cover':>6}  | held-out {'V%':>6} {'T%K':>6} {'T%C':>6} {'cover':>6}")
     results = []
+    sibling = None
+    if args.sibling:
+        sibling = run(args.sibling, args.model, budget)
+        print_row(sibling)
     for cell in args.cells:
         cycles = discharges(RAW / f"{cell}.mat")
-        positions = life_positions(len(cycles), args.across_life) if args.across_life else [1]
-        previous = None
+        positions = [1]
+        if args.across_life:
+            positions = life_positions(len(cycles), args.across_life)[args.first_seen :]
+        previous = sibling
         for position in positions:
             r = run(cell, args.model, budget, joint=args.joint, position=position, cycles=cycles,
                     previous=previous)  # fmt: skip
-            previous = r if args.chain else None
+            previous = r if args.chain else sibling
             results.append(r)
             print_row(r)
     timed = args.budget_simulations is None
@@ -245,6 +289,8 @@ def main() -> None:
 
 def print_stored_row(r: dict[str, object]) -> None:
     started = ",".join(str(c) for c in r["started_from"]) if r["started_from"] else "base"
+    if r["started_from"] and r["started_from_cell"] != r["cell"]:
+        started = f"{r['started_from_cell']}:{started}"  # another battery of the model
     print(
         f"{r['cell']:6} {r['model']:5} {r['fit_cycle']:5d} {r['voltage_mape_pct']:8.3f} "
         f"{r['temperature_mape_k_pct']:9.3f} {r['wall_s']:6.1f} {r['service_s']:7.1f} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -149,3 +150,123 @@ def _cycles(battery, index: int):
     from lifecycle.services import curves
 
     return [curves.find_discharge(battery, index)]
+
+
+@pytest.fixture
+def sibling(operator_client, nasa_model):
+    """Another cell of the measured cell's model, with the same 1 A discharge and no calibration yet."""
+    from lifecycle.services import telemetry
+    from passport.models import Battery
+    from tests.lifecycle.conftest import register
+    from tests.support.fixtures import cell_rows
+    from tests.twins.conftest import START, simulated_discharge_csv
+
+    row = {**cell_rows(1, prefix="SIB")[0], "model": "NASA-18650", "manufactured_at": "2007-01-01T00:00:00Z"}
+    [registered] = register(operator_client, [row])
+    battery = Battery.objects.select_related("model", "operator").get(pk=registered["id"])
+    # The same discharge an hour later (one file is one battery's: the same bytes twice are refused).
+    upload = simulated_discharge_csv(start=START + dt.timedelta(hours=1))
+    telemetry.ingest(battery, upload, actor=battery.operator, filename="discharge.csv")
+    return battery
+
+
+@pytest.mark.django_db
+def test_start_model_starts_a_first_calibration_from_another_battery_of_its_model(
+    two_rate_cell, first_fit, sibling
+):
+    from twins.physics.calibration import carried_forward
+    from twins.physics.model import CellParameters
+    from twins.services import calibration, calibration_start
+    from twins.services.reproduce import reproduce
+
+    # The default start looks only at the battery's own calibrations: the sibling has none.
+    default = calibration.calibrate_battery(sibling, cycle_index=1, budget_simulations=SIMULATIONS)
+    assert default.outputs["start"]["from"] is None
+    run = calibration.calibrate_battery(sibling, cycle_index=1, budget_simulations=SIMULATIONS, start="model")
+    start = run.outputs["start"]
+    assert start["from"]["twin_run"] == str(first_fit.pk)
+    assert start["from"]["battery"] == two_rate_cell.identifier != sibling.identifier
+    [before], [now] = first_fit.outputs["discharges"], run.outputs["discharges"]
+    expected = carried_forward(
+        CellParameters(**first_fit.outputs["parameters"]), before["delivered_ah"], now["delivered_ah"]
+    )
+    assert start["parameters"] == pytest.approx(expected.as_dict())
+    # The other battery's calibration is an input of this one, so it is another run than the base start's.
+    record = LifecycleEvent.objects.get(pk=run.record_id)
+    assert record.payload["inputs"] == [now["record_hash"], first_fit.record.record_hash]
+    assert run.pk != default.pk and run.input_hash != default.input_hash
+    # Its start knew the cell the discharge was simulated from, the base set did not: with the same
+    # budget, the fit from the other battery's ends closer (0.12 % against 0.20 %).
+    assert run.outputs["fit"]["voltage_mape_pct"] < default.outputs["fit"]["voltage_mape_pct"]
+    # A battery's own earlier calibration comes first, with either start.
+    for start_name in ("previous", "model"):
+        found = calibration_start.find_start(two_rate_cell, _cycles(two_rate_cell, 2), start_name)
+        assert found == first_fit
+    assert calibration_start.find_start(two_rate_cell, _cycles(two_rate_cell, 1), "previous") is None
+    assert calibration_start.find_start(sibling, _cycles(sibling, 1), "base") is None
+    # Reproduced from the same start: the other battery's calibration is found again.
+    outcome = reproduce(run)
+    assert outcome.reason == "" and outcome.differences == [] and outcome.reproduced is True
+
+
+@pytest.mark.django_db
+def test_a_job_with_start_model_fixes_the_other_batterys_calibration(first_fit, sibling, operator_client):
+    from twins import calibration_tasks
+
+    body = {"cycle": 1, "budget_simulations": 20, "start": "model"}
+    job_id = operator_client.post(_path(sibling.pk), body, format="json").json()["id"]
+    assert calibration_tasks.calibrate_physics.apply(args=[job_id]).get() == "succeeded"
+    job = CalibrationJob.objects.select_related("twin_run").get(pk=job_id)
+    assert job.request["start_from"] == str(first_fit.pk)
+    assert job.twin_run.outputs["start"]["from"]["twin_run"] == str(first_fit.pk)
+
+
+@pytest.mark.django_db
+def test_the_model_start_prefers_a_good_fit_then_the_nearest_charge(two_rate_cell, first_fit, sibling):
+    from twins.services import calibration, calibration_start
+
+    def recorded_mape(run, mape):
+        # The rule reads the recorded figures; a fit of the whole discharge to ``mape`` % is recorded.
+        fit = {**run.outputs["fit"], "voltage_mape_pct": mape, "coverage": 1.0}
+        TwinRun.objects.filter(pk=run.pk).update(outputs={**run.outputs, "fit": fit})
+        run.refresh_from_db()
+
+    # Two calibrations of the first cell: the 1 A discharge, which delivered the charge the sibling's 1 A
+    # discharge did, and the 3 A one, which delivered less.
+    fast = calibration.calibrate_battery(two_rate_cell, cycle_index=2, budget_simulations=SIMULATIONS)
+    [slow_entry], [fast_entry] = first_fit.outputs["discharges"], fast.outputs["discharges"]
+    assert fast_entry["delivered_ah"] < slow_entry["delivered_ah"] == _cycles(sibling, 1)[0].discharge_ah
+    find = lambda: calibration_start.model_calibration(sibling, _cycles(sibling, 1))  # noqa: E731
+    recorded_mape(first_fit, 0.5)
+    recorded_mape(fast, 0.5)
+    assert find() == first_fit  # both met 1 %: the nearer in charge
+    recorded_mape(first_fit, 2.5)
+    assert find() == fast  # only the farther one met 1 %: it
+    recorded_mape(fast, 2.0)
+    assert find() == first_fit  # neither met 1 %: the nearer in charge again
+    recorded_mape(first_fit, 3.5)
+    assert find() == fast  # the nearer one missed its curve: never a start, however near
+    recorded_mape(fast, 3.5)
+    assert find() is None
+
+
+@pytest.mark.django_db
+def test_another_models_calibration_is_neither_found_nor_accepted(two_rate_cell, first_fit, cells):
+    from lifecycle.services import telemetry
+    from passport.models import Battery
+    from tests.twins.conftest import START, simulated_discharge_csv
+    from twins.services import calibration, calibration_start
+
+    other = Battery.objects.select_related("model").get(pk=cells[0]["id"])
+    assert other.model_id != two_rate_cell.model_id
+    assert calibration_start.find(other, str(first_fit.pk)) is None
+    assert calibration_start.find(two_rate_cell, str(first_fit.pk)) == first_fit
+    upload = simulated_discharge_csv(start=START + dt.timedelta(hours=2))
+    telemetry.ingest(other, upload, actor=other.operator, filename="discharge.csv")
+    assert calibration_start.find_start(other, _cycles(other, 1), "model") is None
+    records_before = LifecycleEvent.objects.count()
+    with pytest.raises(calibration.ValidationFailed) as refused:
+        calibration.calibrate_battery(other, cycle_index=1, start_from=str(first_fit.pk))
+    [error] = refused.value.errors
+    assert error.path == "/start_from" and "of this battery or its model" in error.message
+    assert LifecycleEvent.objects.count() == records_before

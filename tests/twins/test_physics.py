@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from twins.physics.balance import MIN_OCP_SLOPE, electrode_balance
-from twins.physics.calibration import calibrate, evaluate
+from twins.physics.calibration import PHASES, calibrate, evaluate
 from twins.physics.model import CellParameters, DischargeSimulator, simulate_discharge
 from twins.physics.profile import clean_profile, held_durations, level_steady
 
@@ -69,6 +69,11 @@ def test_calibration_on_nasa_discharge(b0029):
     # The fitted positive OCP stays a falling curve (the rest voltage maps to one state of charge): the
     # penalty is soft, so the slope may come closer to zero than MIN_OCP_SLOPE, but not reach it.
     assert electrode_balance().shape_violation(calibration.params.ocp_shape).max() < MIN_OCP_SLOPE
+    # Where the time went: each part of the fit it reached, in order, the last at most the fit's time.
+    phases = calibration.phases_s
+    assert list(phases) == [p for p in PHASES if p in phases]
+    assert {"first_run", "electrochemical", "final_run"} <= set(phases)
+    assert list(phases.values()) == sorted(phases.values()) and phases["final_run"] <= calibration.wall_s
 
 
 def test_known_parameters_are_recovered():

@@ -165,19 +165,20 @@ class CalibrationRequestSerializer(_StrictSerializer):
         choices=STARTS,
         default=DEFAULT_START,
         help_text=(
-            "Where the fit starts: previous (default), the battery's nearest earlier calibration that fitted "
-            "its discharge (voltage MAPE at most 3 %), its capacity scaled by the charge delivered, or the "
-            "base parameter set if there is none; base, the base parameter set. The calibration started from "
-            "is chosen when the job first runs, recorded in the job's request (start_from) and among the "
-            "result's inputs"
+            "Where the fit starts: previous (default), the battery's nearest earlier calibration that "
+            "fitted its discharge (voltage MAPE at most 3 %), its capacity scaled by the charge delivered, "
+            "or the base parameter set if there is none; model, the same, and with none of its own such a "
+            "calibration of another battery of its model (those under 1 % first, then the nearest in charge "
+            "delivered); base, the base parameter set. The one started from is chosen when the job first "
+            "runs, recorded in the job's request (start_from) and among the result's inputs"
         ),
     )
     start_from = serializers.UUIDField(
         required=False,
         allow_null=True,
         help_text=(
-            "With start previous: the battery's physics calibration (twin run id) to start from instead of "
-            "the nearest earlier one; it must have fitted its discharge"
+            "With start previous or model: the physics calibration (twin run id) of this battery or of "
+            "another of its model to start from instead of the one chosen; it must have fitted its discharge"
         ),
     )
 

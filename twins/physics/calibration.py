@@ -83,6 +83,11 @@ SEED_RUNS = 150
 RESTART_RADIUS = 0.1
 # Multi-start screen: this many Sobol points around the start (``fit.screen``).
 N_STARTS = 8
+# The parts of a fit, in order, as ``Calibration.phases_s`` times them: the first simulation (with the
+# model's setup and compilation), the warm start of a joint fit, the electrochemical least squares (seeds
+# and restarts), the joint polish with its thermal re-run, the final simulation that gives the reported
+# errors, and the standard errors.
+PHASES = ("first_run", "warm_start", "electrochemical", "polish", "final_run", "uncertainty")
 
 
 @dataclass
@@ -108,6 +113,9 @@ class Calibration:
     per_discharge: list[dict[str, float]] = field(default_factory=list)
     # A budget in simulations that its wall-clock ceiling ended first: the fit depends on the machine.
     cut_short: bool = False
+    # Wall seconds from the start at which each part of the fit ended (``PHASES``, those it reached): where
+    # the time went, and which part ran late when a fit ends past its budget.
+    phases_s: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -127,6 +135,7 @@ class Calibration:
             "parameter_errors": self.parameter_errors,
             "per_discharge": self.per_discharge,
             "cut_short": self.cut_short,
+            "phases_s": self.phases_s,
         }
 
 
@@ -256,6 +265,11 @@ def _calibrate(
 ) -> Calibration:
     """``calibrate_discharges`` with ``budget`` on ``clock``."""
     wall_started = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def ended(phase: str) -> None:
+        phases[phase] = round(time.perf_counter() - wall_started, 3)
+
     started = clock.now()
     deadline = started + budget
     bounds = bounds_for(rated_capacity_ah)
@@ -284,6 +298,7 @@ def _calibrate(
         )
         params = warm.params
         offsets = [warm.ambient_offset_k] * len(discharges)  # the same cell, most likely the same chamber
+        ended("warm_start")
     fit = Fit(discharges, model, offsets, bounds, clock)
     measured_rests = tuple(float(d.voltage_v[0]) for d in discharges)
     run_started = clock.now()
@@ -295,6 +310,7 @@ def _calibrate(
             tuple(warm_rest if d is fullest else v for d, v in zip(discharges, point.rests_v, strict=True)),
         )
     first = fit.run(point)
+    ended("first_run")
     start_point, start_offsets = point, list(fit.offsets)
     # One evaluation's cost sets how many screen points the budget affords and what to keep for the end.
     run_s = clock.now() - run_started
@@ -378,6 +394,7 @@ def _calibrate(
         if restart["cost"] < fitted["cost"]:
             fitted = restart
     notes.append(f"{len(fits)} seed(s), {restarts} restart(s)")
+    ended("electrochemical")
     if warm is not None:
         notes.insert(0, f"warm start on the fullest discharge ({warm.n_simulations} simulations)")
     point = fitted["point"]
@@ -392,7 +409,9 @@ def _calibrate(
             fit.run(polished), polished.params, discharges, fit.offsets, fit_ambient
         )
         point = Trial(params, polished.rests_v)
+        ended("polish")
     curves = fit.run(point)
+    ended("final_run")
     # A fit cut short early may end on the thermal step's guess, made on the part of the discharge its last
     # point simulated, and the heat feeds back on the voltage: the end point is kept only if its voltage
     # does no worse than the start's (by the electrochemical stages' own objective), so a calibration never
@@ -407,6 +426,7 @@ def _calibrate(
             parameter_errors, rest_std_v = fit.standard_errors(point, electro, until=deadline)
         except BudgetExhausted:  # its solves ground past the budget: the fit without standard errors
             notes.append("no standard errors: their Jacobian did not fit in the budget")
+        ended("uncertainty")
     return Calibration(
         params=point.params,
         # One discharge: its offset; several: their mean, what a held-out discharge of the cell starts from.
@@ -423,6 +443,7 @@ def _calibrate(
         initial=initial_errors,
         message="; ".join(notes),
         parameter_errors=parameter_errors,
+        phases_s={name: phases[name] for name in PHASES if name in phases},
         per_discharge=[
             {
                 **e,

@@ -8,8 +8,9 @@ simulate the calibrated cell instead of the base parameter set (``stored_paramet
 
 A request names one discharge (``cycle``, default the latest) or several (``cycles``: two to
 ``MAX_DISCHARGES`` of the cell's discharges, e.g. at different rates) fitted jointly. It starts from the
-battery's nearest earlier usable calibration, carried forward (``calibration_start``; ``start`` "base" for
-the base parameter set), so a twin follows its cell through life.
+battery's nearest earlier usable calibration, carried forward (``calibration_start``; ``start`` "model"
+also from another battery of its model when it has none, "base" from the base parameter set), so a twin
+follows its cell through life.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ if TYPE_CHECKING:  # the physics package (PyBaMM) is imported where a calibratio
 
 logger = logging.getLogger(__name__)
 
-# 1.1: steady current levelled, model "auto"; 1.2: solver step limit; 1.3: starts from the previous fit
-VERSION = "1.3"
+# 1.1: steady current levelled, model "auto"; 1.2: solver step limit; 1.3: starts from the previous fit;
+# 1.4: start "model" (from another battery of the model), the start's battery in the outputs
+VERSION = "1.4"
 PHYSICS_MODELS = ("auto", "SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
@@ -210,10 +212,11 @@ def _with_start_fixed(job: CalibrationJob) -> dict:
     Chosen when it runs, not when it is submitted, so jobs queued for a cell's discharges in order follow
     one another."""
     request = job.request
-    if request.get("start", DEFAULT_START) != "previous" or "start_from" in request:
+    start = request.get("start", DEFAULT_START)
+    if start == "base" or "start_from" in request:
         return request
     cycles, _ = requested_discharges(job.battery, request.get("cycle"), request.get("cycles"))
-    previous = calibration_start.previous_calibration(job.battery, cycles)
+    previous = calibration_start.find_start(job.battery, cycles, start)
     request = {**request, "start_from": str(previous.pk) if previous is not None else None}
     CalibrationJob.objects.filter(pk=job.pk).update(request=request)
     job.request = request
@@ -320,8 +323,9 @@ def calibrate_battery(
     the same fit on any machine however loaded, so a third party can repeat it from the records and the
     model hash (``reproducible`` in the outputs), unless it runs into the ``BUDGET_RANGE_S`` ceiling.
 
-    ``start`` "previous" starts from the battery's nearest earlier usable calibration (``calibration_start``),
-    the twin run ``start_from`` instead if given (None: the base set), "base" from the base set. The one it
+    ``start`` "previous" starts from the battery's nearest earlier usable calibration, "model" from that or
+    with none from one of another battery of its model (``calibration_start.find_start``), either from the
+    twin run ``start_from`` instead if given (None: the base set); "base" from the base set. The one it
     started from is among the run's inputs and in its key: a new earlier calibration makes a new input."""
     if physics_model not in PHYSICS_MODELS:
         raise ValidationFailed([FieldError("/model", f"one of {', '.join(PHYSICS_MODELS)}")])
@@ -346,11 +350,11 @@ def _previous(
     if start == "base" or start_from is None:
         return None
     if start_from is FIND:
-        return calibration_start.previous_calibration(battery, cycles)
+        return calibration_start.find_start(battery, cycles, start)
     previous = calibration_start.find(battery, str(start_from))
     if previous is None:
         raise ValidationFailed(
-            [FieldError("/start_from", f"no physics calibration {start_from} of this battery to start from")]
+            [FieldError("/start_from", f"no physics calibration {start_from} of this battery or its model")]
         )
     why_not = usable(previous)
     if why_not:
@@ -440,6 +444,8 @@ def fit_outputs(
             "uncalibrated": fitted.initial,
             "simulations": fitted.n_simulations,
             "wall_s": fitted.wall_s,
+            # When each part of the fit ended (wall seconds from its start): which one ran long.
+            "phases_s": fitted.phases_s,
             **_budget(budget_s, budget_simulations),
             # Anyone with the same code and records gets the same fit: a budget in simulations that its
             # wall-clock ceiling did not cut short.

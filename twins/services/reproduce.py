@@ -20,8 +20,8 @@ from twins.models import TwinRun
 from twins.services import calibration, calibration_start
 
 REL_TOL = 1e-9
-# Machine-dependent by nature: how long the fit took.
-IGNORED = frozenset({"wall_s"})
+# Machine-dependent by nature: how long the fit and its parts took.
+IGNORED = frozenset({"wall_s", "phases_s"})
 # Differences listed at most (a fit that went elsewhere differs everywhere).
 MAX_LISTED = 20
 
