@@ -78,8 +78,8 @@ def previous_calibration(battery: Battery, cycles: list[curves.DischargeCycle]) 
 def model_calibration(battery: Battery, cycles: list[curves.DischargeCycle]) -> TwinRun | None:
     """A start for a battery with no calibration of its own before ``cycles``: a usable calibration of another
     battery of its model. Those that met ``GOOD_VOLTAGE_MAPE_PCT`` first; of those, the one whose cell
-    delivered the charge nearest to what ``cycles`` delivered (a cell of about the same age), then the better
-    fit, then the latest. None if the model has none."""
+    delivered the charge nearest to what ``cycles`` delivered (a cell of about the same age; both by the
+    uploads' own counts), then the better fit, then the latest. None if the model has none."""
     wanted = max(cycle.discharge_ah for cycle in cycles)
     runs = (
         TwinRun.objects.filter(battery__model_id=battery.model_id, model=MODEL)
@@ -92,7 +92,8 @@ def model_calibration(battery: Battery, cycles: list[curves.DischargeCycle]) -> 
         if usable(run):
             continue
         mape = float(run.outputs["fit"]["voltage_mape_pct"])
-        ranked.append((mape > GOOD_VOLTAGE_MAPE_PCT, abs(_delivered_ah(run) - wanted), mape, order, run))
+        distance = abs(_uploaded_ah(run) - wanted)
+        ranked.append((mape > GOOD_VOLTAGE_MAPE_PCT, distance, mape, order, run))
     return min(ranked, key=lambda entry: entry[:4])[-1] if ranked else None
 
 
@@ -166,6 +167,14 @@ def _last_discharge_at(run: TwinRun) -> dt.datetime | None:
         return max(dt.datetime.fromisoformat(stamp) for stamp in stamps) if stamps else None
     except (TypeError, ValueError):  # a run stored without its discharges' times cannot be placed in time
         return None
+
+
+def _uploaded_ah(run: TwinRun) -> float:
+    """The most charge a discharge of ``run`` delivered by its upload's own count (``DischargeCycle``'s
+    ``discharge_ah``): what a request's discharges are compared by before any of them is read."""
+    return max(
+        (float(entry.get("discharge_ah") or 0.0) for entry in run.outputs.get("discharges", [])), default=0.0
+    )
 
 
 def _delivered_ah(run: TwinRun) -> float:
