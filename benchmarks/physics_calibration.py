@@ -221,6 +221,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.joint and args.across_life:
         parser.error("--joint fits the 2nd and 3rd discharges; it does not combine with --across-life")
+    if args.sibling and (args.stored or args.joint):
+        parser.error("--sibling starts library fits of one discharge: through the service use --from-model")
     if args.from_model and not args.stored:
         parser.error("--from-model is the service's start: add --stored (or --sibling without it)")
     if args.chain and not args.across_life:

@@ -236,7 +236,10 @@ def test_the_model_start_prefers_a_good_fit_then_the_nearest_charge(two_rate_cel
     fast = calibration.calibrate_battery(two_rate_cell, cycle_index=2, budget_simulations=SIMULATIONS)
     [slow_entry], [fast_entry] = first_fit.outputs["discharges"], fast.outputs["discharges"]
     assert fast_entry["discharge_ah"] < slow_entry["discharge_ah"] == _cycles(sibling, 1)[0].discharge_ah
-    find = lambda: calibration_start.model_calibration(sibling, _cycles(sibling, 1))  # noqa: E731
+
+    def find():
+        return calibration_start.model_calibration(sibling, _cycles(sibling, 1))
+
     recorded_mape(first_fit, 0.5)
     recorded_mape(fast, 0.5)
     assert find() == first_fit  # both met 1 %: the nearer in charge

@@ -250,6 +250,18 @@ def test_a_batch_near_its_stage_end_runs_in_chunks_and_stops_there_on_a_wall_clo
         with pytest.raises(BudgetExhausted):
             got.extend(p for p, _ in fit.run_until(list(range(6)), until=11.0))
         assert batches == [[0, 1], [2, 3]] and got == [0, 1, 2, 3] and clock.t == 12.0
+        # Nor one that would not end by then (at 6 s, a chunk of 2 s does not fit in 7): nothing past it.
+        batches.clear()
+        clock.t, got = 0.0, []
+        with pytest.raises(BudgetExhausted):
+            got.extend(p for p, _ in fit.run_until(list(range(6)), until=7.0))
+        assert batches == [[0, 1]] and got == [0, 1] and clock.t == 6.0
+        # A lone point that would end past the end is not started either.
+        batches.clear()
+        clock.t = 6.0
+        with pytest.raises(BudgetExhausted):
+            list(fit.run_until([0], until=6.5))
+        assert batches == []
     else:
         # Counted in simulations, a batch is one batch however long it takes: the same fit on any machine.
         got.extend(p for p, _ in fit.run_until(list(range(6)), until=11.0))
