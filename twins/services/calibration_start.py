@@ -6,14 +6,15 @@ discharge delivered (``twins.physics.calibration.carried_forward``), the same fi
 (docs/physics.md). So a calibration starts by default (``start`` "previous") from the battery's nearest
 earlier usable calibration: one whose discharges all came before the first discharge asked for, that
 reproduced its curve (``usable``). ``start`` "model" does the same, and a battery with none of its own (its
-first calibration, or the first of a battery bought aged) starts from a usable calibration of another battery
-of its model (``model_calibration``). That is not the default: on B0045 it helped the aged discharges (1.2-1.5
-% voltage MAPE from B0047's young fit, 2.2-3.1 % cold) but one of two fits of its first discharge from a B0047
-fit ended at 3.7 %, where six cold fits ended at 0.57-1.09 % (docs/physics.md, "Starting from another battery
-of the model"): another cell's parameters are not identified by its curve, and a start in the wrong basin can
-cost more than the base set's. Which one it started from is an input of the new calibration like its
-discharges: its record hash is in the new run's inputs and its idempotency key, and its id, battery and hash
-in the outputs, so a reproduction starts from the same place. ``start`` "base" fits from the base set.
+first calibration, or the first of a battery bought aged) starts from a usable calibration of another
+battery of its model (``model_calibration``). That is not the default: on B0045 it helped the aged
+discharges (1.2-1.5 % voltage MAPE from B0047's young fit, 2.2-3.1 % cold) but one of three fits of its
+first discharge from a B0047 fit ended at 3.7 %, where six cold fits ended at 0.57-1.09 % (docs/physics.md,
+"Starting from another battery of the model"): another cell's parameters are not identified by its curve,
+and a start in the wrong basin can cost more than the base set's. Which one it started from is an input of
+the new calibration like its discharges: its record hash is in the new run's inputs and its idempotency key,
+and its id, battery and hash in the outputs, so a reproduction starts from the same place. ``start`` "base"
+fits from the base set.
 """
 
 from __future__ import annotations
