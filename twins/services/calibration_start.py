@@ -63,11 +63,7 @@ def previous_calibration(battery: Battery, cycles: list[curves.DischargeCycle]) 
     run. None if it has none."""
     first = min(cycle.started_at for cycle in cycles)
     best, best_at = None, None
-    for run in (
-        TwinRun.objects.filter(battery=battery, model=MODEL)
-        .select_related("record", "battery")
-        .order_by("-created_at")
-    ):
+    for run in _calibrations().filter(battery=battery).order_by("-created_at"):
         fitted_at = _last_discharge_at(run)
         if fitted_at is None or fitted_at >= first or usable(run):
             continue
@@ -83,9 +79,9 @@ def model_calibration(battery: Battery, cycles: list[curves.DischargeCycle]) -> 
     uploads' own counts), then the better fit, then the latest. None if the model has none."""
     wanted = max(cycle.discharge_ah for cycle in cycles)
     runs = (
-        TwinRun.objects.filter(battery__model_id=battery.model_id, model=MODEL)
+        _calibrations()
+        .filter(battery__model_id=battery.model_id)
         .exclude(battery=battery)
-        .select_related("record", "battery")
         .order_by("-created_at")[:MODEL_CANDIDATES]
     )
     ranked = []
@@ -114,11 +110,7 @@ def find(battery: Battery, run_id: str) -> TwinRun | None:
         run_id = uuid.UUID(str(run_id))
     except ValueError:
         return None
-    return (
-        TwinRun.objects.filter(battery__model_id=battery.model_id, model=MODEL, pk=run_id)
-        .select_related("record", "battery")
-        .first()
-    )
+    return _calibrations().filter(battery__model_id=battery.model_id, pk=run_id).first()
 
 
 def key(previous: TwinRun | None) -> str:
@@ -168,6 +160,11 @@ def _last_discharge_at(run: TwinRun) -> dt.datetime | None:
         return max(dt.datetime.fromisoformat(stamp) for stamp in stamps) if stamps else None
     except (TypeError, ValueError):  # a run stored without its discharges' times cannot be placed in time
         return None
+
+
+def _calibrations():
+    """Physics calibrations, with the record a start cites and the battery ``described`` names."""
+    return TwinRun.objects.filter(model=MODEL).select_related("record", "battery")
 
 
 def _uploaded_ah(run: TwinRun) -> float:
