@@ -268,6 +268,53 @@ def test_a_batch_near_its_stage_end_runs_in_chunks_and_stops_there_on_a_wall_clo
         assert batches == [list(range(6))] and got == list(range(6))
 
 
+def _closing_fit(now: float, hard_stops: bool = True):
+    """A fit whose curves are their own residuals: just what ``_closing_run`` asks of one."""
+    from types import SimpleNamespace
+
+    runs = []
+
+    def run(point, retry=True):
+        runs.append((point, retry))
+        return [point.params]  # the candidate's "curves": its residuals, set by the test
+
+    return SimpleNamespace(
+        clock=SimpleNamespace(now=lambda: now, hard_stops=hard_stops),
+        closing_s=lambda: 2.0,
+        run=run,
+        runs=runs,
+        offsets=[1.5],
+        residuals=lambda point, curves, with_temperature: np.asarray(curves[0]),
+    )
+
+
+def test_the_closing_run_ends_in_time_or_is_not_made():
+    from twins.physics.calibration import _closing_run
+    from twins.physics.fit import Trial
+
+    held = (Trial(np.array([0.02]), (4.2,)), [0.5], [np.array([0.02])])  # the best point simulated so far
+    better, worse = Trial(np.array([0.01]), (4.2,)), Trial(np.array([0.03]), (4.2,))
+    # Time for it (2 s expected, 3 s left): simulated, not solved again at the step limit on a wall
+    # clock, and kept if it fits better, with its own chamber offsets.
+    fit, notes = _closing_fit(now=7.0), []
+    point, curves = _closing_run(fit, better, held, deadline=10.0, notes=notes)
+    assert point is better and fit.runs == [(better, False)] and fit.offsets == [1.5] and notes == []
+    # A worse one is simulated but the held point is returned, with the offsets it was simulated at.
+    fit, notes = _closing_fit(now=7.0), []
+    point, curves = _closing_run(fit, worse, held, deadline=10.0, notes=notes)
+    assert point is held[0] and curves is held[2] and fit.offsets == [0.5] and len(fit.runs) == 1
+    assert "did worse" in notes[0]
+    # No time for it (2 s expected, 1 s left): not simulated at all; the held point and its own curves.
+    fit, notes = _closing_fit(now=9.0), []
+    point, curves = _closing_run(fit, better, held, deadline=10.0, notes=notes)
+    assert point is held[0] and curves is held[2] and fit.runs == [] and fit.offsets == [0.5]
+    assert notes == ["no time to simulate the last thermal fit: the best simulated point is returned"]
+    # Counted in simulations the run may be solved again: the same fit on any machine.
+    fit = _closing_fit(now=7.0, hard_stops=False)
+    _closing_run(fit, better, held, deadline=10.0, notes=[])
+    assert fit.runs == [(better, True)]
+
+
 def test_a_solve_stops_at_its_step_limit_and_returns_what_it_reached(monkeypatch):
     from twins.physics import model
 
@@ -280,6 +327,10 @@ def test_a_solve_stops_at_its_step_limit_and_returns_what_it_reached(monkeypatch
     monkeypatch.setattr(model, "MAX_SOLVER_STEPS_PER_CHANGE", 20)
     limited = DischargeSimulator(time_s, current, 25.0, initial_c=25.0, initial_voltage_v=4.19)
     assert limited.max_steps == 80
+    # Not solved again when the caller cannot wait for it (a fit's closing run on a wall clock).
+    cut = limited.run_many([(CellParameters(), 0.0)], retry=False)[0]
+    assert cut.solver_steps == 80 and 0.0 < cut.coverage < 1.0 and "again" not in cut.message
+    assert limited._retry_sim is None
     batch = limited.run_many([(CellParameters(), 0.0), (CellParameters(capacity_ah=1.9), 0.0)])
     for curve in batch:
         # Cut, solved again at the tighter tolerance (which needs more steps still) and cut again.

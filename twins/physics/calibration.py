@@ -336,12 +336,12 @@ def _calibrate(
     polish = electro + list(THERMAL)
 
     def reserve_s() -> float:
-        """What to keep for the end. The polish's last evaluation may start just before its stop and two more
-        follow it (the re-run for the thermal fit, the final score): four, each at what the last lone runs
-        cost (``Fit.closing_s``), and a second, and the uncertainty's Jacobian when asked for, so the whole
-        calibration ends within the budget; on the wall clock, a slack for closing runs that grind
-        (``WallClock.slack``)."""
-        reserve = 4 * fit.closing_s() + 1.0 + clock.slack(budget)
+        """What to keep for the end. The polish's last evaluation may start just before its stop (and be
+        solved again at the step limit), and the final run follows it (``_closing_run``): three, each at
+        what the last lone runs cost (``Fit.closing_s``), and a second, and the uncertainty's Jacobian when
+        asked for, so the whole calibration ends within the budget; on the wall clock, a slack for closing
+        runs that grind (``WallClock.slack``)."""
+        reserve = 3 * fit.closing_s() + 1.0 + clock.slack(budget)
         if uncertainty:
             reserve += fit.batch_s(len(electro) + len(fit.free_rests) + 1)
         return reserve
@@ -397,20 +397,27 @@ def _calibrate(
     ended("electrochemical")
     if warm is not None:
         notes.insert(0, f"warm start on the fullest discharge ({warm.n_simulations} simulations)")
+    # The best fully simulated point in hand, with the chamber offsets it was simulated at and its curves:
+    # what the fit ends on if what follows cannot be simulated in time.
+    held = (start_point, start_offsets, first)
     point = fitted["point"]
     if fitted["curves"] is not None:
+        held = (point, list(fit.offsets), fitted["curves"])
         params, fit.offsets = fit_thermal(
             fitted["curves"], point.params, discharges, fit.offsets, fit_ambient
         )
         point = Trial(params, point.rests_v)
     if polish_fits(clock.now()):
-        polished = stage(polish, point, True, deadline - reserve_s())["point"]
-        params, fit.offsets = fit_thermal(
-            fit.run(polished), polished.params, discharges, fit.offsets, fit_ambient
-        )
-        point = Trial(params, polished.rests_v)
+        polished = stage(polish, point, True, deadline - reserve_s())
+        if polished["curves"] is not None:
+            # The thermal fit on the polished point's own curves (the stage kept them: no re-run).
+            held = (polished["point"], list(fit.offsets), polished["curves"])
+            params, fit.offsets = fit_thermal(
+                polished["curves"], polished["point"].params, discharges, fit.offsets, fit_ambient
+            )
+            point = Trial(params, polished["point"].rests_v)
         ended("polish")
-    curves = fit.run(point)
+    point, curves = _closing_run(fit, point, held, deadline, notes)
     ended("final_run")
     # A fit cut short early may end on the thermal step's guess, made on the part of the discharge its last
     # point simulated, and the heat feeds back on the voltage: the end point is kept only if its voltage
@@ -458,6 +465,34 @@ def _calibrate(
             )
         ],
     )
+
+
+def _closing_run(
+    fit: Fit, candidate: Trial, held: tuple[Trial, list[float], list], deadline: float, notes: list[str]
+) -> tuple[Trial, list]:
+    """The fit's last point, ``candidate`` (a thermal fit on the best point's heat, not yet simulated),
+    simulated for the reported errors if that is expected to end by ``deadline``, and kept if it fits the
+    voltage and temperature (the polish's objective) at least as well as ``held``, the best simulated
+    point (point, its chamber offsets, its curves). Otherwise ``held`` is returned with its own curves: a
+    fit never reports errors PyBaMM did not give, and never waits past its budget for a better
+    temperature. On a wall clock the run is not solved again if it stops at the step limit (a second
+    capped solve is what made fits end late); its cut curve then loses to ``held``."""
+    held_point, held_offsets, held_curves = held
+    if fit.clock.now() + fit.closing_s() > deadline:
+        notes.append("no time to simulate the last thermal fit: the best simulated point is returned")
+        fit.offsets = list(held_offsets)
+        return held_point, held_curves
+    curves = fit.run(candidate, retry=not fit.clock.hard_stops)
+    if _objective(fit, candidate, curves) <= _objective(fit, held_point, held_curves):
+        return candidate, curves
+    notes.append("the last thermal fit did worse than the point it came from: that point is returned")
+    fit.offsets = list(held_offsets)
+    return held_point, held_curves
+
+
+def _objective(fit: Fit, point: Trial, curves) -> float:
+    """What the polish minimises: the soft-L1 loss of the voltage and weighted temperature residuals."""
+    return soft_l1(fit.residuals(point, curves, with_temperature=True))
 
 
 def _voltage_objective(fit: Fit, point: Trial, curves) -> float:

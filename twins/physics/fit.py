@@ -83,18 +83,18 @@ class Fit:
         }
 
     # Simulation
-    def run_batch(self, points: list[Trial]) -> list[list[SimulatedCurve]]:
+    def run_batch(self, points: list[Trial], retry: bool = True) -> list[list[SimulatedCurve]]:
         """Every discharge simulated at every point (each discharge's points in one threaded batch); per
-        point, its curves in the order of ``discharges``."""
+        point, its curves in the order of ``discharges``. ``retry`` as in ``DischargeSimulator.run_many``."""
         per_discharge = [
-            simulator.run_many([(point.params, offset, point.rests_v[k]) for point in points])
+            simulator.run_many([(point.params, offset, point.rests_v[k]) for point in points], retry)
             for k, (simulator, offset) in enumerate(zip(self.simulators, self.offsets, strict=True))
         ]
         self.clock.charge(len(points), len(self.simulators))
         return [list(curves) for curves in zip(*per_discharge, strict=True)]
 
-    def run(self, point: Trial) -> list[SimulatedCurve]:
-        return self.run_batch([point])[0]
+    def run(self, point: Trial, retry: bool = True) -> list[SimulatedCurve]:
+        return self.run_batch([point], retry)[0]
 
     def run_until(self, points: list[Trial], until: float) -> Iterator[tuple[Trial, list[SimulatedCurve]]]:
         """``run_batch``, each point with its curves as they come. On a wall clock (``hard_stops``) a batch

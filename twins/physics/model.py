@@ -366,13 +366,15 @@ class DischargeSimulator:
         )
         return self.run_many([trial])[0]
 
-    def run_many(self, trials: list[tuple]) -> list[SimulatedCurve]:
+    def run_many(self, trials: list[tuple], retry: bool = True) -> list[SimulatedCurve]:
         """Solve several (parameters, ambient offset[, rest voltage]) trials in one call, ``threads`` at a
         time; a trial without a rest voltage starts from the simulator's ``initial_voltage_v``.
 
         The results are those of ``run`` on each trial, in order. If the batch as a whole fails (one input
         the solver cannot start from fails all of them), each trial is solved on its own, so only the bad
-        one comes back with zero coverage.
+        one comes back with zero coverage. A solve cut at the step limit is solved again (``_solve_again``)
+        unless ``retry`` is False: then it comes back cut, for a caller with a complete curve to fall back
+        on that cannot wait for a second capped solve.
         """
         if not trials:
             return []
@@ -389,7 +391,7 @@ class DischargeSimulator:
             if curves is None:
                 curves = [self._solve([one])[0] for one in inputs]
             for k, curve in enumerate(curves):
-                if curve.solver_steps >= self.max_steps:
+                if retry and curve.solver_steps >= self.max_steps:
                     curves[k] = self._solve_again(inputs[k], curve)
             return curves
         finally:

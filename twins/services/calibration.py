@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 
 # 1.1: steady current levelled, model "auto"; 1.2: solver step limit; 1.3: starts from the previous fit;
 # 1.4: start "model" (from another battery of the model), the start's battery in the outputs
-VERSION = "1.4"
+# 1.5: the closing run simulated only if it can end in time, kept only if it beats the best simulated point
+VERSION = "1.5"
 PHYSICS_MODELS = ("auto", "SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
