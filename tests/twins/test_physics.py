@@ -315,6 +315,32 @@ def test_the_closing_run_ends_in_time_or_is_not_made():
     assert fit.runs == [(better, True)]
 
 
+def test_chunks_next_to_the_fitted_point_are_priced_at_the_last_lone_runs_there():
+    """The standard errors' Jacobian runs next to the fitted point: after a final run that ground, its
+    chunks cost what that run cost, not the fit's cheaper average batch."""
+    from types import SimpleNamespace
+
+    from twins.physics.fit import BudgetExhausted, Fit
+
+    clock = _SteppedClock(True, run_s=1.0)
+    clock.closing = lambda simulators: 5.0  # the last lone run near the fit took 5 s
+    fit = Fit.__new__(Fit)
+    fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2)]
+    batches = []
+
+    def run_batch(points):
+        batches.append(list(points))
+        clock.t += clock.run_s
+        return [[f"curve {point}"] for point in points]
+
+    fit.run_batch = run_batch
+    # 4 s left: a chunk of 2 at the mean (2 s) would start; priced next to the fit (5 s) it does not.
+    with pytest.raises(BudgetExhausted):
+        list(fit.run_until([0, 1, 2, 3], until=4.0, near_fit=True))
+    assert batches == []
+    assert [p for p, _ in fit.run_until([0, 1], until=4.0)] == [0, 1] and batches == [[0, 1]]
+
+
 def test_a_solve_stops_at_its_step_limit_and_returns_what_it_reached(monkeypatch):
     from twins.physics import model
 

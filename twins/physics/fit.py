@@ -96,20 +96,31 @@ class Fit:
     def run(self, point: Trial, retry: bool = True) -> list[SimulatedCurve]:
         return self.run_batch([point], retry)[0]
 
-    def run_until(self, points: list[Trial], until: float) -> Iterator[tuple[Trial, list[SimulatedCurve]]]:
+    def run_until(
+        self, points: list[Trial], until: float, near_fit: bool = False
+    ) -> Iterator[tuple[Trial, list[SimulatedCurve]]]:
         """``run_batch``, each point with its curves as they come. On a wall clock (``hard_stops``) a batch
         that may not end before ``until`` (within twice its expected cost) runs in chunks of as many
         points as the solver has threads, and ``BudgetExhausted`` is raised instead of starting a chunk
         not expected to end by ``until``: near a fitted point the DFN's solves can grind (step limit,
         solved again), and a batch of them started on time took 11.6 s where 3 were expected, past the
-        budget; chunks started just before ``until`` still took a standard-error Jacobian 1.3 s past it."""
+        budget; chunks started just before ``until`` still took a standard-error Jacobian 1.3 s past it.
+        ``near_fit``: the points are all next to the fitted point, so a chunk costs at least what the last
+        lone runs there cost (``closing_s``), however cheap the fit's batches were on average: after a
+        final run that ground for 5.6 s, a standard-error chunk priced at the mean took 1.7 s past the end."""
+        threads = max(1, self.simulators[0].threads)
+
+        def expected_s(n: int) -> float:
+            cost = self.batch_s(n)
+            return max(cost, math.ceil(n / threads) * self.closing_s()) if near_fit else cost
+
         size = len(points)
-        chunked = self.clock.hard_stops and self.clock.now() + 2 * self.batch_s(len(points)) > until
+        chunked = self.clock.hard_stops and self.clock.now() + 2 * expected_s(len(points)) > until
         if chunked:
-            size = max(1, self.simulators[0].threads)
+            size = threads
         for first in range(0, len(points), size):
             chunk = points[first : first + size]
-            if chunked and self.clock.now() + self.batch_s(len(chunk)) > until:
+            if chunked and self.clock.now() + expected_s(len(chunk)) > until:
                 raise BudgetExhausted
             yield from zip(chunk, self.run_batch(chunk), strict=True)
 
@@ -182,7 +193,9 @@ class Fit:
 
         def residuals_at(us: list[np.ndarray]) -> list[np.ndarray]:
             points = [self.unpack(point, names, u) for u in us]
-            return [self.voltage_residuals(curves) for _, curves in self.run_until(points, until)]
+            return [
+                self.voltage_residuals(curves) for _, curves in self.run_until(points, until, near_fit=True)
+            ]
 
         std = unit_standard_errors(residuals_at, u0)
         rests = {
