@@ -180,6 +180,7 @@ def run_stored(
                      "phases_s": outputs["phases_s"], "model": outputs["physics_model"],
                      "service_s": time.perf_counter() - began, "n_simulations": outputs["simulations"],
                      "identified": outputs["identified_parameters"], "record": str(run.record_id),
+                     "standard_errors": bool(outputs["parameter_errors"]), "message": outputs["message"],
                      "started_from": started["cycles"] if started else None,
                      "started_from_cell": names.get(started["battery"]) if started else None}
                 )  # fmt: skip

@@ -232,7 +232,7 @@ def test_a_batch_near_its_stage_end_runs_in_chunks_and_stops_there_on_a_wall_clo
     fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2)]
     batches = []
 
-    def run_batch(points):
+    def run_batch(points, retry=True):
         batches.append(list(points))
         clock.t += clock.run_s * len(points)
         return [[f"curve {point}"] for point in points]
@@ -266,6 +266,60 @@ def test_a_batch_near_its_stage_end_runs_in_chunks_and_stops_there_on_a_wall_clo
         # Counted in simulations, a batch is one batch however long it takes: the same fit on any machine.
         got.extend(p for p, _ in fit.run_until(list(range(6)), until=11.0))
         assert batches == [list(range(6))] and got == list(range(6))
+
+
+def _rosenbrock_stage(stop_on) -> tuple[dict, _SteppedClock]:
+    """A stage over two unit coordinates whose residuals are Rosenbrock's (many iterations to converge), on
+    a clock that each simulation advances by 1 s, stopped at ``stop_on(clock)``; no PyBaMM."""
+    from types import SimpleNamespace
+
+    from twins.physics.fit import Fit, Trial
+
+    clock = _SteppedClock(False, run_s=1.0)
+    fit = Fit.__new__(Fit)
+    fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2)]
+    fit.pack = lambda base, names: np.array([0.05, 0.95])
+    fit.unpack = lambda base, names, x: Trial(np.array(x, dtype=float), ())
+    fit.residuals = lambda point, curves, with_temperature: curves[0]
+
+    def run_batch(points, retry=True):
+        clock.t += clock.run_s * len(points)
+        return [[np.array([10 * (p.params[1] - p.params[0] ** 2), 1 - p.params[0]])] for p in points]
+
+    fit.run_batch = run_batch
+    start = Trial(np.array([0.05, 0.95]), ())
+    best = fit.stage(["a", "b"], start, False, stop_on(clock), n_starts=0, seed=0, notes=[])
+    return best, clock
+
+
+def test_a_stage_reads_a_moving_stop_before_each_batch():
+    """The stage reads a stop given as a function before each batch, not once at its start."""
+    fixed, fixed_clock = _rosenbrock_stage(lambda clock: 10.0)
+    assert 7.0 <= fixed_clock.t <= 11.0  # a batch (2-3 s here) that would pass the stop is not started
+    # From 8 s on the stop reads 30 s: the stage goes on to it, and gets further down.
+    moved, moved_clock = _rosenbrock_stage(lambda clock: lambda: 10.0 if clock.t < 8.0 else 30.0)
+    assert 27.0 <= moved_clock.t <= 31.0 and moved["cost"] < fixed["cost"]
+
+
+def test_the_electrochemistry_goes_on_only_where_no_polish_would_fit():
+    from twins.physics.budget import ElectrochemicalStop
+
+    stops = {}
+
+    def stop_on(clock, polish_fits):
+        stops[polish_fits] = ElectrochemicalStop(clock, 20.0, polish_fits, lambda: 40.0)
+        return stops[polish_fits]
+
+    # A polish fits after it: the stage stops at its planned 20 s, as it always did (a lone trial point
+    # started before the stop may end 1 s after it: the end's reserve keeps time for it).
+    always = lambda now: True  # noqa: E731
+    _, clock = _rosenbrock_stage(lambda clock: stop_on(clock, always))
+    assert 17.0 <= clock.t <= 21.0 and not stops[always].went_on()
+    # A polish started after 15 s would not fit: at the planned stop the stage goes on to the end's reserve
+    # (40 s here) instead of leaving the polish's time unused, and says so.
+    early = lambda now: now < 15.0  # noqa: E731
+    _, clock = _rosenbrock_stage(lambda clock: stop_on(clock, early))
+    assert 37.0 <= clock.t <= 41.0 and stops[early].went_on()
 
 
 def _closing_fit(now: float, hard_stops: bool = True):
@@ -328,7 +382,7 @@ def test_chunks_next_to_the_fitted_point_are_priced_at_the_last_lone_runs_there(
     fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2)]
     batches = []
 
-    def run_batch(points):
+    def run_batch(points, retry=True):
         batches.append(list(points))
         clock.t += clock.run_s
         return [[f"curve {point}"] for point in points]
@@ -339,6 +393,37 @@ def test_chunks_next_to_the_fitted_point_are_priced_at_the_last_lone_runs_there(
         list(fit.run_until([0, 1, 2, 3], until=4.0, near_fit=True))
     assert batches == []
     assert [p for p, _ in fit.run_until([0, 1], until=4.0)] == [0, 1] and batches == [[0, 1]]
+
+
+@pytest.mark.parametrize("hard_stops", [True, False])
+def test_standard_errors_are_not_made_from_a_run_cut_at_the_step_limit(hard_stops):
+    from types import SimpleNamespace
+
+    from twins.physics.fit import Fit, StepLimitReached, Trial
+
+    clock = _SteppedClock(hard_stops, run_s=1.0)
+    clock.closing = lambda simulators: 1.0
+    fit = Fit.__new__(Fit)
+    fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2, max_steps=100)]
+    fit.pack = lambda point, names: np.array([0.5, 0.5])
+    fit.unpack = lambda point, names, u: Trial(np.array(u, dtype=float), ())
+    fit.voltage_residuals = lambda curves: np.zeros(3)
+    asked = []
+
+    def run_batch(points, retry=True):
+        asked.append(retry)
+        clock.t += clock.run_s * len(points)
+        # The second shifted point stops at the step limit, half way through the discharge.
+        return [
+            [SimpleNamespace(coverage=0.5 if p.params[1] != 0.5 else 1.0, solver_steps=100)] for p in points
+        ]
+
+    fit.run_batch = run_batch
+    with pytest.raises(StepLimitReached):
+        fit.standard_errors(Trial(np.array([0.5, 0.5]), ()), ["a", "b"])
+    # On a wall clock the cut run is not solved again (a second capped solve at the very end of the
+    # budget); counted in simulations it is, as before: the same fit on any machine.
+    assert set(asked) == {not hard_stops}
 
 
 def test_a_solve_stops_at_its_step_limit_and_returns_what_it_reached(monkeypatch):

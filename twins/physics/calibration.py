@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from twins.physics.budget import SimulationClock, WallClock
+from twins.physics.budget import ElectrochemicalStop, SimulationClock, WallClock
 from twins.physics.discharge import Discharge, delivered_ah, mean_discharge_current
-from twins.physics.fit import BudgetExhausted, Fit, Trial, soft_l1
+from twins.physics.fit import BudgetExhausted, Fit, StepLimitReached, Trial, soft_l1
 from twins.physics.model import (
     CellParameters,
     DischargeSimulator,
@@ -63,6 +64,10 @@ from twins.physics.parameter_space import (
 )
 from twins.physics.thermal_fit import fit_thermal
 
+# A polish is started only if it affords this many iterations. With one (B0025 through the service: a
+# Jacobian of 13 pulsed runs, ~12 s, in the ~19 s left) it ended where it began, 1.098 % V, in two fits;
+# the electrochemical stage going on over that time instead gave 0.932 and 0.988 % (2026-12-01).
+POLISH_ITERATIONS = 2
 # Share of a joint calibration's budget for its warm start on its fullest discharge alone.
 WARM_START_SHARE = 0.4
 # After the warm start, this share of the electrochemical budget left fits only these, on all discharges.
@@ -324,7 +329,7 @@ def _calibrate(
     notes: list[str] = []
     electro = list(ELECTROCHEMICAL)
 
-    def stage(names: list[str], base: Trial, with_temperature: bool, until: float) -> dict:
+    def stage(names: list[str], base: Trial, with_temperature: bool, until: float | Callable[[], float]):
         return fit.stage(names, base, with_temperature, until, n_starts=n_starts, seed=seed, notes=notes)
 
     def seed_s() -> float:
@@ -347,12 +352,16 @@ def _calibrate(
         return reserve
 
     def polish_fits(until: float) -> bool:
-        """Whether a polish started at ``until`` gets a Jacobian before the reserve: worth starting."""
-        return until < deadline - reserve_s() - fit.evaluation_s() - fit.batch_s(len(polish))
+        """Whether a polish started at ``until`` gets ``POLISH_ITERATIONS`` iterations (a trial point and a
+        Jacobian each) before the reserve: worth starting."""
+        iteration_s = fit.evaluation_s() + fit.batch_s(len(polish))
+        return until < deadline - reserve_s() - POLISH_ITERATIONS * iteration_s
 
     # Three quarters of the budget for the electrochemistry, from each seed it affords; the rest for the
     # joint polish.
     electro_until = started + 0.75 * budget - run_s
+
+    electro_stop = ElectrochemicalStop(clock, electro_until, polish_fits, lambda: deadline - reserve_s())
     if warm is not None and _conditions_differ(discharges):
         # The warm start settled the balance and the OCP on the fullest discharge; the transport and
         # kinetics it chose (one rate trades them against each other) need not fit another rate or chamber.
@@ -370,30 +379,33 @@ def _calibrate(
     seeds = [point, Trial(wide_positive_seed(params, bounds), point.rests_v)]
     fits = []
     for index, seed_point in enumerate(seeds):
-        remaining = electro_until - clock.now()
+        remaining = electro_stop() - clock.now()
         left = len(seeds) - index
         if fits and seed_s() > remaining:
             break  # a seed that cannot settle is not worth starting
         # Share the time between the seeds left if they all look affordable (the first run, which also
         # compiles, over-estimates the cost); a seed that converges early leaves its rest to the next.
         share = remaining / left if seed_s() * left <= remaining else remaining
-        fits.append(stage(electro, seed_point, False, clock.now() + share))
+        until = electro_stop if share >= remaining else clock.now() + share
+        fits.append(stage(electro, seed_point, False, until))
     fitted = min(fits, key=lambda f: f["cost"])
     # Seeds that converged early leave budget: restart from random points around the best fit so far
     # (basin hopping) while another full least squares still fits in.
     rng = np.random.default_rng(seed)
     restarts = 0
-    while clock.now() + seed_s() < electro_until:
+    while clock.now() + seed_s() < electro_stop():
         jump = to_units(fitted["point"].params, electro, bounds)
         jump += rng.uniform(-RESTART_RADIUS, RESTART_RADIUS, len(electro))
         start_at = Trial(
             from_units(fitted["point"].params, electro, np.clip(jump, 0, 1), bounds), fitted["point"].rests_v
         )
-        restart = stage(electro, start_at, False, electro_until)
+        restart = stage(electro, start_at, False, electro_stop)
         restarts += 1
         if restart["cost"] < fitted["cost"]:
             fitted = restart
     notes.append(f"{len(fits)} seed(s), {restarts} restart(s)")
+    if electro_stop.went_on():
+        notes.append("no polish fitted after three quarters of the budget: the electrochemistry went on")
     ended("electrochemical")
     if warm is not None:
         notes.insert(0, f"warm start on the fullest discharge ({warm.n_simulations} simulations)")
@@ -408,7 +420,8 @@ def _calibrate(
         )
         point = Trial(params, point.rests_v)
     if polish_fits(clock.now()):
-        polished = stage(polish, point, True, deadline - reserve_s())
+        # Its stop too follows the reserve: runs that start to grind near the fit raise it.
+        polished = stage(polish, point, True, lambda: deadline - reserve_s())
         if polished["curves"] is not None:
             # The thermal fit on the polished point's own curves (the stage kept them: no re-run).
             held = (polished["point"], list(fit.offsets), polished["curves"])
@@ -433,6 +446,8 @@ def _calibrate(
             parameter_errors, rest_std_v = fit.standard_errors(point, electro, until=deadline)
         except BudgetExhausted:  # its solves ground past the budget: the fit without standard errors
             notes.append("no standard errors: their Jacobian did not fit in the budget")
+        except StepLimitReached:
+            notes.append("no standard errors: a run of their Jacobian stopped at the solver's step limit")
         ended("uncertainty")
     return Calibration(
         params=point.params,

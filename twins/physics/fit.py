@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,7 +97,7 @@ class Fit:
         return self.run_batch([point], retry)[0]
 
     def run_until(
-        self, points: list[Trial], until: float, near_fit: bool = False
+        self, points: list[Trial], until: float, near_fit: bool = False, retry: bool = True
     ) -> Iterator[tuple[Trial, list[SimulatedCurve]]]:
         """``run_batch``, each point with its curves as they come. On a wall clock (``hard_stops``) a batch
         that may not end before ``until`` (within twice its expected cost) runs in chunks of as many
@@ -107,7 +107,8 @@ class Fit:
         budget; chunks started just before ``until`` still took a standard-error Jacobian 1.3 s past it.
         ``near_fit``: the points are all next to the fitted point, so a chunk costs at least what the last
         lone runs there cost (``closing_s``), however cheap the fit's batches were on average: after a
-        final run that ground for 5.6 s, a standard-error chunk priced at the mean took 1.7 s past the end."""
+        final run that ground for 5.6 s, a standard-error chunk priced at the mean took 1.7 s past the end.
+        ``retry`` as in ``run_batch``."""
         threads = max(1, self.simulators[0].threads)
 
         def expected_s(n: int) -> float:
@@ -122,7 +123,7 @@ class Fit:
             chunk = points[first : first + size]
             if chunked and self.clock.now() + expected_s(len(chunk)) > until:
                 raise BudgetExhausted
-            yield from zip(chunk, self.run_batch(chunk), strict=True)
+            yield from zip(chunk, self.run_batch(chunk, retry), strict=True)
 
     def evaluation_s(self) -> float:
         """Expected cost (on the clock) of simulating every discharge once, alone."""
@@ -188,14 +189,23 @@ class Fit:
         """``names``' standard errors at ``point`` (``unit_standard_errors`` on the voltage residuals, with
         the free rest voltages among the coordinates, so a parameter that trades off against a rest
         voltage shows it), and each free rest voltage's, in volts. ``BudgetExhausted`` if their Jacobian
-        cannot be had by ``until`` (``run_until``)."""
+        cannot be had by ``until`` (``run_until``); ``StepLimitReached`` if one of its runs stopped at the
+        solver's step limit: that column would measure where the solver gave up, not the parameter. On a
+        wall clock such a run is not solved again, as the final run is not (``_closing_run``): a second
+        capped solve, and the first time the building of its simulation, cost seconds at the very end
+        (a B0045 standard-error Jacobian started at 109.5 s ended 4.6 s past its 120 s budget)."""
         u0 = self.pack(point, names)
+        retry = not self.clock.hard_stops
 
         def residuals_at(us: list[np.ndarray]) -> list[np.ndarray]:
             points = [self.unpack(point, names, u) for u in us]
-            return [
-                self.voltage_residuals(curves) for _, curves in self.run_until(points, until, near_fit=True)
-            ]
+            out = []
+            for _, curves in self.run_until(points, until, near_fit=True, retry=retry):
+                for curve, simulator in zip(curves, self.simulators, strict=True):
+                    if curve.coverage < 1.0 and curve.solver_steps >= simulator.max_steps:
+                        raise StepLimitReached
+                out.append(self.voltage_residuals(curves))
+            return out
 
         std = unit_standard_errors(residuals_at, u0)
         rests = {
@@ -223,24 +233,27 @@ class Fit:
         names: list[str],
         base: Trial,
         with_temperature: bool,
-        until: float,
+        until: float | Callable[[], float],
         *,
         n_starts: int,
         seed: int,
         notes: list[str],
     ) -> dict:
         """Least squares over ``names`` and the free rest voltages (unit coordinates) from ``base``, stopped
-        at ``until``; the best point seen: its ``point``, ``cost`` and simulated ``curves``."""
+        at ``until``; the best point seen: its ``point``, ``cost`` and simulated ``curves``. ``until`` may be
+        a function, read before each batch: a stop that moves as the fit learns what its runs cost."""
+        stop = until if callable(until) else lambda: until
         best = {"cost": math.inf, "point": base, "curves": None}
         last: dict[str, np.ndarray | None] = {"x": None, "r": None}
 
         def residual_batch(xs: list[np.ndarray]) -> list[np.ndarray]:
             # A batch is started only if it is expected to end in time; a lone point if time is left.
-            if self.clock.now() + (self.batch_s(len(xs)) if len(xs) > 1 else 0.0) > until:
+            ends = stop()
+            if self.clock.now() + (self.batch_s(len(xs)) if len(xs) > 1 else 0.0) > ends:
                 raise BudgetExhausted
             points = [self.unpack(base, names, x) for x in xs]
             out = []
-            for point, curves in self.run_until(points, until):
+            for point, curves in self.run_until(points, ends):
                 r = self.residuals(point, curves, with_temperature)
                 cost = soft_l1(r)
                 if cost < best["cost"]:
@@ -308,3 +321,7 @@ def padded(values: np.ndarray, length: int, fill: float) -> np.ndarray:
 
 class BudgetExhausted(Exception):
     """The clock would pass a stage's deadline before the next batch ends."""
+
+
+class StepLimitReached(Exception):
+    """A run the standard errors need stopped at the solver's step limit."""
