@@ -64,10 +64,11 @@ from twins.physics.parameter_space import (
 )
 from twins.physics.thermal_fit import fit_thermal
 
-# A polish is started only if it affords this many iterations. With one (B0025 through the service: a
-# Jacobian of 13 pulsed runs, ~12 s, in the ~19 s left) it ended where it began, 1.098 % V, in two fits;
-# the electrochemical stage going on over that time instead gave 0.932 and 0.988 % (2026-12-01).
-POLISH_ITERATIONS = 2
+# A polish is started if it affords this many iterations (a trial point and a Jacobian each). Two were
+# tried (2026-12-01): B0025 through the service, whose polish of one iteration had ended where it began
+# (1.098 % V), went on in its electrochemistry instead to 0.989, 1.098 and 1.100 %, and B0045 lost its
+# polish (1.050 % against 0.70-0.87 % with one): one it is.
+POLISH_ITERATIONS = 1
 # Share of a joint calibration's budget for its warm start on its fullest discharge alone.
 WARM_START_SHARE = 0.4
 # After the warm start, this share of the electrochemical budget left fits only these, on all discharges.
