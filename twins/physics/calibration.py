@@ -421,8 +421,10 @@ def _calibrate(
         )
         point = Trial(params, point.rests_v)
     if polish_fits(clock.now()):
-        # Its stop too follows the reserve: runs that start to grind near the fit raise it.
-        polished = stage(polish, point, True, lambda: deadline - reserve_s())
+        # Its stop is fixed when it starts: read before each batch, the reserve (priced at the slowest of
+        # the last lone runs) rose with one trial that ground near the fit and cut B0045's polish to 7-10 s
+        # (1.191 and 1.477 % V through the service, 2026-12-01).
+        polished = stage(polish, point, True, deadline - reserve_s())
         if polished["curves"] is not None:
             # The thermal fit on the polished point's own curves (the stage kept them: no re-run).
             held = (polished["point"], list(fit.offsets), polished["curves"])
