@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 # 1.1: steady current levelled, model "auto"; 1.2: solver step limit; 1.3: starts from the previous fit;
 # 1.4: start "model" (from another battery of the model), the start's battery in the outputs
 # 1.5: the closing run simulated only if it can end in time, kept only if it beats the best simulated point
-# 1.6: the stages' stops follow the costs as they come in; no polish fits: the electrochemistry goes on
+# 1.6: where no polish fits, the electrochemistry goes on to the reserve; no standard errors from a cut run
 VERSION = "1.6"
 PHYSICS_MODELS = ("auto", "SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
