@@ -209,16 +209,17 @@ def test_the_closing_runs_are_priced_at_the_slowest_recent_lone_run_not_the_mean
 
 
 class _SteppedClock:
-    """A wall clock that each simulation advances by ``run_s``; it expects 1 s a simulation."""
+    """A wall clock that each simulation advances by ``run_s``; it expects 1 s a simulation, or
+    ``batch_point_s`` a point of a batch (a lone point is 1 s all the same)."""
 
-    def __init__(self, hard_stops: bool, run_s: float) -> None:
-        self.hard_stops, self.run_s, self.t = hard_stops, run_s, 0.0
+    def __init__(self, hard_stops: bool, run_s: float, batch_point_s: float = 1.0) -> None:
+        self.hard_stops, self.run_s, self.batch_point_s, self.t = hard_stops, run_s, batch_point_s, 0.0
 
     def now(self) -> float:
         return self.t
 
     def batch(self, simulators, n: int) -> float:
-        return float(n)
+        return float(n) if n == 1 else self.batch_point_s * n
 
 
 @pytest.mark.parametrize("hard_stops", [True, False])
@@ -268,14 +269,17 @@ def test_a_batch_near_its_stage_end_runs_in_chunks_and_stops_there_on_a_wall_clo
         assert batches == [list(range(6))] and got == list(range(6))
 
 
-def _rosenbrock_stage(stop_on) -> tuple[dict, _SteppedClock]:
+def _rosenbrock_stage(
+    stop_on, *, batch_point_s: float = 1.0, chords=False, notes: list | None = None
+) -> tuple[dict, _SteppedClock]:
     """A stage over two unit coordinates whose residuals are Rosenbrock's (many iterations to converge), on
-    a clock that each simulation advances by 1 s, stopped at ``stop_on(clock)``; no PyBaMM."""
+    a clock that each lone simulation advances by 1 s and each point of a batch by ``batch_point_s``,
+    stopped at ``stop_on(clock)``; no PyBaMM. ``chords`` and ``notes`` go to ``Fit.stage``."""
     from types import SimpleNamespace
 
     from twins.physics.fit import Fit, Trial
 
-    clock = _SteppedClock(False, run_s=1.0)
+    clock = _SteppedClock(False, run_s=1.0, batch_point_s=batch_point_s)
     fit = Fit.__new__(Fit)
     fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2)]
     fit.pack = lambda base, names: np.array([0.05, 0.95])
@@ -283,12 +287,13 @@ def _rosenbrock_stage(stop_on) -> tuple[dict, _SteppedClock]:
     fit.residuals = lambda point, curves, with_temperature: curves[0]
 
     def run_batch(points, retry=True):
-        clock.t += clock.run_s * len(points)
+        clock.t += clock.run_s if len(points) == 1 else clock.batch_point_s * len(points)
         return [[np.array([10 * (p.params[1] - p.params[0] ** 2), 1 - p.params[0]])] for p in points]
 
     fit.run_batch = run_batch
     start = Trial(np.array([0.05, 0.95]), ())
-    best = fit.stage(["a", "b"], start, False, stop_on(clock), n_starts=0, seed=0, notes=[])
+    notes = [] if notes is None else notes
+    best = fit.stage(["a", "b"], start, False, stop_on(clock), n_starts=0, seed=0, notes=notes, chords=chords)
     return best, clock
 
 
@@ -299,6 +304,35 @@ def test_a_stage_reads_a_moving_stop_before_each_batch():
     # From 8 s on the stop reads 30 s: the stage goes on to it, and gets further down.
     moved, moved_clock = _rosenbrock_stage(lambda clock: lambda: 10.0 if clock.t < 8.0 else 30.0)
     assert 27.0 <= moved_clock.t <= 31.0 and moved["cost"] < fixed["cost"]
+
+
+def test_broyden_update_meets_the_secant_condition_and_changes_nothing_across_the_step():
+    from twins.physics.fit import broyden_update
+
+    rng = np.random.default_rng(0)
+    jacobian, step, change = rng.normal(size=(5, 3)), rng.normal(size=3), rng.normal(size=5)
+    updated = broyden_update(jacobian, step, change)
+    assert updated @ step == pytest.approx(change)  # it maps the step taken to the change seen
+    across = np.cross(step, rng.normal(size=3))  # a direction orthogonal to the step
+    assert updated @ across == pytest.approx(jacobian @ across)
+    assert broyden_update(jacobian, np.zeros(3), change) is jacobian
+
+
+def test_where_no_fresh_jacobian_fits_a_last_stage_steps_on_an_updated_one_up_to_its_stop():
+    """Jacobians cost 12 s here (6 s a column), trial points 1 s: a stage that is the search's last goes on
+    with trial points on a Broyden-updated Jacobian after the last fresh one, up to its stop, and gets
+    further down than the same stage that ends at its last affordable Jacobian."""
+    plain_notes, chord_notes = [], []
+    stop_at_40 = lambda clock: 40.0  # noqa: E731
+    plain, plain_clock = _rosenbrock_stage(stop_at_40, batch_point_s=6.0, notes=plain_notes)
+    assert plain_clock.t <= 30.0  # the next Jacobian (12 s) would pass the stop: the stage ended there
+    assert not any("Broyden" in note for note in plain_notes)
+    chord, chord_clock = _rosenbrock_stage(stop_at_40, batch_point_s=6.0, chords=True, notes=chord_notes)
+    assert 39.0 <= chord_clock.t <= 41.0 and chord["cost"] < plain["cost"]
+    assert any("step(s) on a Broyden-updated Jacobian" in note for note in chord_notes)
+    # Read when a Jacobian does not fit: a stage whose stop is not (yet) the last ends as before.
+    unchanged, unchanged_clock = _rosenbrock_stage(stop_at_40, batch_point_s=6.0, chords=lambda: False)
+    assert unchanged_clock.t == plain_clock.t and unchanged["cost"] == plain["cost"]
 
 
 def test_the_electrochemistry_goes_on_only_where_no_polish_would_fit():

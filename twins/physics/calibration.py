@@ -330,8 +330,16 @@ def _calibrate(
     notes: list[str] = []
     electro = list(ELECTROCHEMICAL)
 
-    def stage(names: list[str], base: Trial, with_temperature: bool, until: float | Callable[[], float]):
-        return fit.stage(names, base, with_temperature, until, n_starts=n_starts, seed=seed, notes=notes)
+    def stage(
+        names: list[str],
+        base: Trial,
+        with_temperature: bool,
+        until: float | Callable[[], float],
+        chords: bool | Callable[[], bool] = False,
+    ):
+        return fit.stage(
+            names, base, with_temperature, until, n_starts=n_starts, seed=seed, notes=notes, chords=chords
+        )
 
     def seed_s() -> float:
         """Expected cost of one least squares from a seed: SEED_RUNS simulations, one trial point and then
@@ -363,6 +371,12 @@ def _calibrate(
     electro_until = started + 0.75 * budget - run_s
 
     electro_stop = ElectrochemicalStop(clock, electro_until, polish_fits, lambda: deadline - reserve_s())
+
+    def electro_is_last() -> bool:
+        """Whether the electrochemical stage's stop is now the search's last (no polish follows it): then
+        its steps go on with an updated Jacobian where a fresh one no longer fits (``Fit.stage``)."""
+        return electro_stop.extended
+
     if warm is not None and _conditions_differ(discharges):
         # The warm start settled the balance and the OCP on the fullest discharge; the transport and
         # kinetics it chose (one rate trades them against each other) need not fit another rate or chamber.
@@ -387,8 +401,10 @@ def _calibrate(
         # Share the time between the seeds left if they all look affordable (the first run, which also
         # compiles, over-estimates the cost); a seed that converges early leaves its rest to the next.
         share = remaining / left if seed_s() * left <= remaining else remaining
-        until = electro_stop if share >= remaining else clock.now() + share
-        fits.append(stage(electro, seed_point, False, until))
+        if share >= remaining:
+            fits.append(stage(electro, seed_point, False, electro_stop, electro_is_last))
+        else:
+            fits.append(stage(electro, seed_point, False, clock.now() + share))
     fitted = min(fits, key=lambda f: f["cost"])
     # Seeds that converged early leave budget: restart from random points around the best fit so far
     # (basin hopping) while another full least squares still fits in.
@@ -400,7 +416,7 @@ def _calibrate(
         start_at = Trial(
             from_units(fitted["point"].params, electro, np.clip(jump, 0, 1), bounds), fitted["point"].rests_v
         )
-        restart = stage(electro, start_at, False, electro_stop)
+        restart = stage(electro, start_at, False, electro_stop, electro_is_last)
         restarts += 1
         if restart["cost"] < fitted["cost"]:
             fitted = restart
@@ -424,7 +440,7 @@ def _calibrate(
         # Its stop is fixed when it starts: read before each batch, the reserve (priced at the slowest of
         # the last lone runs) rose with one trial that ground near the fit and cut B0045's polish to 7-10 s
         # (1.191 and 1.477 % V through the service, 2026-12-01).
-        polished = stage(polish, point, True, deadline - reserve_s())
+        polished = stage(polish, point, True, deadline - reserve_s(), chords=True)
         if polished["curves"] is not None:
             # The thermal fit on the polished point's own curves (the stage kept them: no re-run).
             held = (polished["point"], list(fit.offsets), polished["curves"])
