@@ -111,6 +111,11 @@ class ElectrochemicalStop:
         self.extended = not self.polish_fits(self.clock.now())
         return self.last() if self.extended else self.planned
 
+    def is_last(self) -> bool:
+        """Whether the stop as last read is the search's last (no polish follows it): the stage's steps then
+        go on with an updated Jacobian where a fresh one no longer fits (``Fit.stage``'s ``chords``)."""
+        return self.extended
+
     def went_on(self) -> bool:
         """Whether the stage went past its planned stop because no polish fitted."""
         return self.extended and self.clock.now() > self.planned

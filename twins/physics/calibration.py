@@ -372,11 +372,6 @@ def _calibrate(
 
     electro_stop = ElectrochemicalStop(clock, electro_until, polish_fits, lambda: deadline - reserve_s())
 
-    def electro_is_last() -> bool:
-        """Whether the electrochemical stage's stop is now the search's last (no polish follows it): then
-        its steps go on with an updated Jacobian where a fresh one no longer fits (``Fit.stage``)."""
-        return electro_stop.extended
-
     if warm is not None and _conditions_differ(discharges):
         # The warm start settled the balance and the OCP on the fullest discharge; the transport and
         # kinetics it chose (one rate trades them against each other) need not fit another rate or chamber.
@@ -402,7 +397,7 @@ def _calibrate(
         # compiles, over-estimates the cost); a seed that converges early leaves its rest to the next.
         share = remaining / left if seed_s() * left <= remaining else remaining
         if share >= remaining:
-            fits.append(stage(electro, seed_point, False, electro_stop, electro_is_last))
+            fits.append(stage(electro, seed_point, False, electro_stop, electro_stop.is_last))
         else:
             fits.append(stage(electro, seed_point, False, clock.now() + share))
     fitted = min(fits, key=lambda f: f["cost"])
@@ -416,7 +411,7 @@ def _calibrate(
         start_at = Trial(
             from_units(fitted["point"].params, electro, np.clip(jump, 0, 1), bounds), fitted["point"].rests_v
         )
-        restart = stage(electro, start_at, False, electro_stop, electro_is_last)
+        restart = stage(electro, start_at, False, electro_stop, electro_stop.is_last)
         restarts += 1
         if restart["cost"] < fitted["cost"]:
             fitted = restart
