@@ -3,7 +3,8 @@
 Pure: reads ../shared/data/nasa-pcoe, needs no database. See docs/twins.md for the definitions.
 RUL is scored for the empirical particle filter, the learned sequence model (fine-tuned per fold from
 the shipped physics-only weights, without the scored cell; ~3 minutes) and their ensemble;
-``--empirical-only`` skips the learned model (seconds).
+``--empirical-only`` skips the learned model (seconds); ``--thresholds 0.75,0.7,0.65`` scores RUL at other
+end-of-life thresholds (what is scored changes, what is trained and calibrated does not).
 """
 
 from __future__ import annotations
@@ -15,6 +16,20 @@ from pathlib import Path
 
 from twins.health.evaluation import DATA_DIR, accuracy_report
 from twins.health.evaluation_text import format_report
+from twins.health.rul import THRESHOLDS
+
+
+def _thresholds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        message = f"--thresholds: {text!r} is not a comma-separated list of numbers"
+        raise argparse.ArgumentTypeError(message) from None
+    outside = [f"{v:g}" for v in values if not 0.0 < v < 1.0]
+    if outside:
+        message = f"--thresholds: {', '.join(outside)} not a fraction of rated in (0, 1)"
+        raise argparse.ArgumentTypeError(message)
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,11 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--empirical-only", action="store_true", help="score the particle filter only (no learned model)"
     )
+    parser.add_argument(
+        "--thresholds",
+        type=_thresholds,
+        default=THRESHOLDS,
+        help="comma-separated end-of-life thresholds to score RUL at, fractions of rated "
+        f"(default {','.join(f'{t:g}' for t in THRESHOLDS)}); training and calibration do not change",
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"no NASA data at {args.data}", file=sys.stderr)
         return 2
-    report = accuracy_report(args.data, learned=not args.empirical_only)
+    report = accuracy_report(args.data, learned=not args.empirical_only, thresholds=args.thresholds)
     print(json.dumps(report, indent=2, default=float) if args.json else format_report(report))
     return 0
 

@@ -108,6 +108,7 @@ def test_every_case_has_all_three_models(report):
         assert 0 <= summary["coverage_at_50"] <= summary["cases_at_50"]
         assert summary["mean_width_at_50"] > 0 and summary["cases_every"] > summary["cases_all"]
     assert rul["models"]["power-law-fade"]["within_10_at_50"] == rul["within_10_at_50"]
+    at_50_cases = [c for cell in rul["cells"] for c in cell["cases"] if c["point"] == "50%" and "models" in c]
     # The issue's own end of life (70 % of rated): the 50 % cases at that threshold only.
     at_70 = [
         c for cell in rul["cells"] for c in cell["cases"] if c["point"] == "50%" and c["threshold"] == 0.7
@@ -117,7 +118,60 @@ def test_every_case_has_all_three_models(report):
         assert eol["cases_at_50"] == len(at_70) > 0
         assert eol["errors_at_50"] == [round(c["models"][model]["error"], 1) for c in at_70]
         assert eol["within_10_at_50"] == sum(abs(e) <= 10 for e in eol["errors_at_50"])
+        # The larger samples at the same end of life: both prediction points, and every 10 discharges.
+        at_70_all = [
+            c for cell in rul["cells"] for c in cell["cases"] if c["threshold"] == 0.7 and "models" in c
+        ]
+        every_70 = [
+            c["models"][model]
+            for cell in rul["cells"]
+            for c in cell["trajectory"]
+            if c["threshold"] == 0.7 and "models" in c
+        ]
+        assert eol["cases_all"] == len(at_70_all) > eol["cases_at_50"]
+        assert eol["coverage_all"] == sum(c["models"][model]["covered"] for c in at_70_all)
+        assert eol["cases_every"] == len(every_70) > 0
+        assert eol["coverage_every"] == sum(c["covered"] for c in every_70)
+        assert eol["within_10_every"] == sum(abs(c["error"]) <= 10 for c in every_70)
+        assert rul["models"][model]["cells_at_50"] == len({c["cell"] for c in at_50_cases})
     text = format_report(report)
     assert "rul-ensemble at 50 %" in text and "rul-sequence every 10 discharges" in text
     assert "rul-ensemble at 50 % to 70 % of rated only" in text
     assert report["timing"]["learned_median_ms"] > 0
+
+
+def test_other_thresholds_change_what_is_scored_not_what_is_trained():
+    from twins.health import evaluation
+
+    for name in ("B0005", "B0006", "B0007"):
+        nasa_capacity_file(name)
+    cells = evaluation.load_cells()
+    training = [name for name in sorted(cells) if name != "B0006"]
+    prior = evaluation.prior_for(cells, training)
+    default = evaluation.rul_report(cells, "B0006", training, prior=prior)
+    band = evaluation.rul_report(cells, "B0006", training, prior=prior, thresholds=(0.75, 0.7, 0.65))
+    assert {c["threshold"] for c in default["cases"]} == {0.8, 0.7, 0.6}
+    assert {c["threshold"] for c in band["cases"]} == {0.75, 0.7, 0.65}
+    # The shared threshold is forecast from the same history with the same prior: the same case.
+    assert [c for c in band["cases"] if c["threshold"] == 0.7] == [
+        c for c in default["cases"] if c["threshold"] == 0.7
+    ]
+    # Truths follow the threshold: a lower end of life is reached later.
+    truth = {c["threshold"]: c["true_eol_cycle"] for c in band["cases"]}
+    assert truth[0.75] < truth[0.7] < truth[0.65]
+
+
+@pytest.mark.parametrize("bad", [(0.7, 1.2), (0.0,), (-0.5, 0.7)])
+def test_a_threshold_outside_zero_to_one_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="thresholds"):
+        accuracy_report(thresholds=bad, learned=False)
+
+
+def test_the_report_command_refuses_thresholds_it_cannot_score(capsys):
+    from benchmarks.twin_accuracy import main
+
+    for argument in ("0.7,x", "0.7,1.5"):
+        with pytest.raises(SystemExit) as stop:
+            main(["--empirical-only", "--thresholds", argument])
+        assert stop.value.code == 2
+        assert "--thresholds" in capsys.readouterr().err

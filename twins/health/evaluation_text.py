@@ -36,6 +36,8 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"overall MAPE (cycle-weighted): {_f(report['soh']['overall_mape_pct'])} % (target ≤ 1 %)")
     rul = report["rul"]
     lines += ["", "## RUL (cycles = discharges), forecast vs first measured crossing", ""]
+    thresholds = ", ".join(f"{t:g}" for t in rul.get("thresholds", ()))
+    lines.append(f"end-of-life thresholds scored (fractions of rated): {thresholds}")
     lines.append("cell   thr  point  at  true_eol  true_rul  pred   [5%, 95%]        error  covered")
     for r in rul["cells"]:
         for c in r["cases"]:
@@ -60,7 +62,8 @@ def format_report(report: dict[str, Any]) -> str:
         for model in MODELS:
             m = rul["models"][model]
             lines.append(
-                f"{model:>15} at 50 %: |error| ≤ 10 in {m['within_10_at_50']}/{m['cases_at_50']}, "
+                f"{model:>15} at 50 % ({m['cells_at_50']} cells): |error| ≤ 10 in "
+                f"{m['within_10_at_50']}/{m['cases_at_50']}, "
                 f"mean |error| {_f(m['mean_abs_error_at_50'])}, "
                 f"covers {m['coverage_at_50']}/{m['cases_at_50']}, mean width {_f(m['mean_width_at_50'])}; "
                 f"all cases: covers {m['coverage_all']}/{m['cases_all']}"
@@ -71,7 +74,9 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(
                 f"{model:>15} at 50 % to 70 % of rated only: |error| ≤ 10 in {m['within_10_at_50']}/"
                 f"{m['cases_at_50']}, covers {m['coverage_at_50']}/{m['cases_at_50']}, "
-                f"errors {m['errors_at_50']}"
+                f"errors {m['errors_at_50']}; 50 % + 75 %: covers {m['coverage_all']}/{m['cases_all']}; "
+                f"every {EVERY} discharges: |error| ≤ 10 in {m['within_10_every']}/{m['cases_every']}, "
+                f"covers {m['coverage_every']}/{m['cases_every']}"
             )
         lines.append("")
         for model in MODELS:
