@@ -14,22 +14,21 @@ import json
 import sys
 from pathlib import Path
 
-from twins.health.evaluation import DATA_DIR, accuracy_report
+from twins.health.evaluation import DATA_DIR, accuracy_report, scored_thresholds
 from twins.health.evaluation_text import format_report
 from twins.health.rul import THRESHOLDS
 
 
 def _thresholds(text: str) -> tuple[float, ...]:
     try:
-        values = tuple(float(part) for part in text.split(","))
+        values = [float(part) for part in text.split(",")]
     except ValueError:
-        message = f"--thresholds: {text!r} is not a comma-separated list of numbers"
-        raise argparse.ArgumentTypeError(message) from None
-    outside = [f"{v:g}" for v in values if not 0.0 < v < 1.0]
-    if outside:
-        message = f"--thresholds: {', '.join(outside)} not a fraction of rated in (0, 1)"
-        raise argparse.ArgumentTypeError(message)
-    return values
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    try:
+        return scored_thresholds(values)
+    except ValueError as error:
+        # argparse names the option itself.
+        raise argparse.ArgumentTypeError(str(error).removeprefix("thresholds: ")) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,7 +161,7 @@ def test_other_thresholds_change_what_is_scored_not_what_is_trained():
     assert truth[0.75] < truth[0.7] < truth[0.65]
 
 
-@pytest.mark.parametrize("bad", [(0.7, 1.2), (0.0,), (-0.5, 0.7)])
+@pytest.mark.parametrize("bad", [(0.7, 1.2), (0.0,), (-0.5, 0.7), ()])
 def test_a_threshold_outside_zero_to_one_is_refused_by_name(bad):
     with pytest.raises(ValueError, match="thresholds"):
         accuracy_report(thresholds=bad, learned=False)
@@ -170,8 +170,9 @@ def test_a_threshold_outside_zero_to_one_is_refused_by_name(bad):
 def test_the_report_command_refuses_thresholds_it_cannot_score(capsys):
     from benchmarks.twin_accuracy import main
 
-    for argument in ("0.7,x", "0.7,1.5"):
+    for argument, named in (("0.7,x", "'0.7,x'"), ("0.7,1.5", "1.5")):
         with pytest.raises(SystemExit) as stop:
             main(["--empirical-only", "--thresholds", argument])
         assert stop.value.code == 2
-        assert "--thresholds" in capsys.readouterr().err
+        error = capsys.readouterr().err
+        assert "--thresholds" in error and named in error

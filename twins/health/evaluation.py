@@ -442,6 +442,17 @@ def _summary(cases: list[dict[str, Any]], trajectory: list[dict[str, Any]], mode
     }
 
 
+def scored_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
+    """End-of-life thresholds to score, highest first and each once; ValueError naming ``thresholds``
+    for one outside (0, 1) or none at all."""
+    values = tuple(sorted({float(t) for t in thresholds}, reverse=True))
+    outside = [f"{t:g}" for t in values if not 0.0 < t < 1.0]
+    if outside or not values:
+        shown = ", ".join(outside) or "none given"
+        raise ValueError(f"thresholds: {shown}: each must be a fraction of rated capacity in (0, 1)")
+    return values
+
+
 def accuracy_report(
     data_dir: Path = DATA_DIR,
     *,
@@ -456,10 +467,7 @@ def accuracy_report(
     model's per-fold fine-tuning (tests; the published figures use the default). ``thresholds`` are the
     end-of-life thresholds RUL is scored at; they change what is scored, never what is trained or
     calibrated (the fade learning rate is calibrated at ``THRESHOLDS`` whatever is scored)."""
-    thresholds = tuple(sorted({float(t) for t in thresholds}, reverse=True))
-    for threshold in thresholds:
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"thresholds: {threshold:g} is not a fraction of rated capacity in (0, 1)")
+    thresholds = scored_thresholds(thresholds)
     cells = load_cells(data_dir)
     names = sorted(cells)
     folds = [{"scored": n, "trained_on": [m for m in names if m != n]} for n in names]
