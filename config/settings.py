@@ -105,6 +105,11 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation: our queries are short, and compiling one costs more than it saves (a fleet
+    # sweep's batched read took 27-325 ms to compile for ~80 ms of execution, docs/twins.md). An
+    # ``options`` in DATABASE_URL (?options=-c%20jit%3Don) takes precedence.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file-backed test database so that a separate Celery worker process can open it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-cellpass.sqlite3")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterable
 
@@ -84,9 +85,16 @@ def _aggregates_postgres(ids: list) -> dict[object, list[Aggregate]]:
     """The same rows, a third of the cost: one row per battery with each column as an array in the
     binary protocol (psycopg decodes arrays in C; a row per cycle costs ~1 µs per value in Python),
     the start as epoch seconds (float8 of the exact microseconds: ``datetime.timestamp()``'s value)
-    and the anomalies as JSON text, decoded only when not empty. Every array is aggregated in the
-    per-battery order (start, batch, cycle), unique per battery, so the server sorts in C what would
-    otherwise be sorted here."""
+    and the anomalies as JSON text, decoded only when not empty.
+
+    Each battery's rows are read through the battery index, sorted once in the per-battery order
+    (start, batch, cycle) and numbered by a window function, and its arrays aggregated without an
+    ORDER BY each: PostgreSQL 15 sorts every ordered aggregate separately, and a dozen sorts of each
+    battery's rows were two thirds of the query. One lateral subquery per battery keeps the plan an
+    index scan whatever the table's statistics say (a GROUP BY over ``battery_id = ANY(...)`` became
+    a parallel scan of the whole table on a freshly loaded one). SQL does not promise that an aggregate
+    sees a subquery's rows in its order, so the numbers come back too, and a battery whose arrays are
+    out of order is put back in order here (``_in_order``)."""
     table = CycleAggregate._meta.db_table
     quote = connection.ops.quote_name
     order = ", ".join(
@@ -99,25 +107,40 @@ def _aggregates_postgres(ids: list) -> dict[object, list[Aggregate]]:
             column = f"EXTRACT(EPOCH FROM {column})::float8"
         elif name == "anomalies":
             column = f"{column}::text"
-        columns.append(f"array_agg({column} ORDER BY {order})")
+        columns.append(column)
+    selected = ", ".join(f"{column} AS c{number}" for number, column in enumerate(columns))
+    aggregated = ", ".join(f"array_agg(c{number})" for number in range(len(columns)))
+    battery = quote(CycleAggregate._meta.get_field("battery").column)
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            f"SELECT battery_id, {', '.join(columns)} FROM {table} "
-            "WHERE battery_id = ANY(%s::uuid[]) GROUP BY battery_id",
+            f"SELECT ids.id, numbered.* FROM unnest(%s::uuid[]) AS ids(id) CROSS JOIN LATERAL ("
+            f"SELECT array_agg(position), {aggregated} FROM ("
+            f"SELECT row_number() OVER (ORDER BY {order}) AS position, {selected} "
+            f"FROM {table} WHERE {battery} = ids.id) AS ordered) AS numbered",
             [ids],
             binary=True,
         )
         rows = cursor.fetchall()
     result = {}
-    for battery_id, *arrays in rows:
+    for battery_id, positions, *arrays in rows:
+        if positions is None:  # no aggregates: an aggregate over no rows is one row of NULLs
+            continue
         aggregates = result[battery_id] = []
-        for values in zip(*arrays, strict=True):
+        for values in zip(*_in_order(positions, arrays), strict=True):
             values = list(values)
             text = values[_ANOMALIES]
             values[_ANOMALIES] = [] if text == "[]" else list(json.loads(text) or [])
             aggregates.append(Aggregate(*values))
     return result
+
+
+def _in_order(positions: list[int], arrays: list[list]) -> list[list]:
+    """The column arrays in the order of ``positions`` (as they come when the server kept it)."""
+    if all(earlier < later for earlier, later in itertools.pairwise(positions)):
+        return arrays
+    order = sorted(range(len(positions)), key=positions.__getitem__)
+    return [[array[index] for index in order] for array in arrays]
 
 
 def batteries_with_telemetry() -> list:

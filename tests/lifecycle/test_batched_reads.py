@@ -109,3 +109,9 @@ def test_aggregates_with_anomalies_read_back_equal(batteries, manufacturer):
     [batched] = condition.aggregates_by_battery([batteries[0].pk]).values()
     assert batched == condition.aggregates(batteries[0]) == history.aggregates
     assert batched[3].anomalies == ["gap", "partial_discharge"]
+
+
+def test_aggregate_arrays_out_of_order_are_put_back_in_the_numbered_order():
+    arrays = [[30.0, 10.0, 20.0], ["c", "a", "b"]]
+    assert condition._in_order([3, 1, 2], arrays) == [[10.0, 20.0, 30.0], ["a", "b", "c"]]
+    assert condition._in_order([4, 7, 9], arrays) is arrays  # already in order: kept as it came

@@ -30,6 +30,7 @@ from twins.learned.combine import VERSION as ENSEMBLE_VERSION
 from twins.learned.forecast import artifact_hash
 from twins.models import TwinRun
 from twins.services import forecasts, results
+from twins.services.collector import collector_paused
 from twins.services.life import LifeBasis, life_basis
 
 logger = logging.getLogger(__name__)
@@ -318,8 +319,13 @@ def assess_ids(battery_ids: Iterable) -> list[TwinRun]:
     inputs and the evidence of the rest take one query each, not one per battery. New results are
     stored in one transaction (one ``records.append``). If another worker stored one of these runs
     meanwhile, the batch falls back to one transaction per battery, so each result is still stored
-    exactly once.
+    exactly once. The garbage collector is held off for the batch (``collector_paused``).
     """
+    with collector_paused():
+        return _assess_ids(battery_ids)
+
+
+def _assess_ids(battery_ids: Iterable) -> list[TwinRun]:
     started = time.perf_counter()
     ids = list(dict.fromkeys(_as_uuid(pk) for pk in battery_ids))
     loaded = registry.batteries_by_ids(ids)
