@@ -429,6 +429,42 @@ def test_chunks_next_to_the_fitted_point_are_priced_at_the_last_lone_runs_there(
     assert [p for p, _ in fit.run_until([0, 1], until=4.0)] == [0, 1] and batches == [[0, 1]]
 
 
+def test_a_jacobian_that_cannot_end_in_time_is_not_started():
+    """Points of use only together (a Jacobian): nothing is run unless every chunk is expected to end
+    in time, where chunks that each fit when started would use the reserve for nothing."""
+    from types import SimpleNamespace
+
+    from twins.physics.fit import BudgetExhausted, Fit
+
+    clock = _SteppedClock(True, run_s=1.0)
+    clock.closing = lambda simulators: 5.0  # the final run ground: 5 s a chunk next to the fit
+    fit = Fit.__new__(Fit)
+    fit.clock, fit.simulators = clock, [SimpleNamespace(threads=2)]
+    batches = []
+
+    def run_batch(points, retry=True):
+        batches.append(list(points))
+        clock.t += 5.0
+        return [[f"curve {point}"] for point in points]
+
+    fit.run_batch = run_batch
+    # 12 s left, three chunks of 5 s: the first two would fit when started, the third would not.
+    with pytest.raises(BudgetExhausted):
+        list(fit.run_until(list(range(6)), until=12.0, near_fit=True, whole=True))
+    assert batches == [] and clock.t == 0.0
+    # Without ``whole`` the same points run until a chunk no longer fits (what a stage wants).
+    with pytest.raises(BudgetExhausted):
+        list(fit.run_until(list(range(6)), until=12.0, near_fit=True))
+    assert batches == [[0, 1], [2, 3]]
+    # With time for all three chunks, the Jacobian runs in them.
+    batches.clear()
+    clock.t = 0.0
+    assert [p for p, _ in fit.run_until(list(range(6)), until=16.0, near_fit=True, whole=True)] == list(
+        range(6)
+    )
+    assert batches == [[0, 1], [2, 3], [4, 5]]
+
+
 @pytest.mark.parametrize("hard_stops", [True, False])
 def test_standard_errors_are_not_made_from_a_run_cut_at_the_step_limit(hard_stops):
     from types import SimpleNamespace

@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 # 1.5: the closing run simulated only if it can end in time, kept only if it beats the best simulated point
 # 1.6: where no polish fits, the electrochemistry goes on to the reserve; no standard errors from a cut run
 # 1.7: the last stage's steps go on with a Broyden-updated Jacobian where a fresh one no longer fits
-VERSION = "1.7"
+# 1.8: the standard errors' Jacobian is started only if all of it is expected to end within the budget
+VERSION = "1.8"
 PHYSICS_MODELS = ("auto", "SPMe", "DFN")
 BUDGET_RANGE_S = (10.0, 600.0)
 DEFAULT_BUDGET_S = 120.0
