@@ -9,7 +9,8 @@ random fade curve on the benchmark's 5 Ah NMC811 cell), batch by batch as a work
 * default: evaluate alone (SoH, the RUL ensemble, value and route) on unsaved objects, split into the
   SoH part and the RUL ensemble;
 * ``--database``: seeds the cells in a scratch database (PostgreSQL when DATABASE_URL says so) and
-  runs ``health.assess_ids`` on them (read, evaluate, store), as a worker's task does.
+  runs ``health.assess_ids`` on them (read, evaluate, store), as a worker's task does, and times the
+  garbage collector's runs in it (``gc.callbacks``).
 
 ``--profile`` adds cProfile's top functions. Figures per cell are CPU milliseconds of this process
 (the database server's own CPU is not in them).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import gc
 import os
 import pstats
 import sys
@@ -111,6 +113,20 @@ def main() -> int:
     return 0
 
 
+class CollectionTimer:
+    """A ``gc.callbacks`` entry: wall time spent in the garbage collector and collections per generation."""
+
+    def __init__(self) -> None:
+        self.seconds, self.counts, self._started = 0.0, [0, 0, 0], 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.counts[info["generation"]] += 1
+
+
 def profile_assess(cells: int, batch: int, profile: bool) -> int:
     from benchmarks.fleet_sweep import make_model, seed_fleet
     from benchmarks.harness import django_environment, make_operator
@@ -123,6 +139,8 @@ def profile_assess(cells: int, batch: int, profile: bool) -> int:
         ids = seed_fleet(organisation, make_model(organisation), cells + batch, prefix="S", seed=1)
         health.assess_ids(ids[:batch])  # warm caches (torch, scipy imports, the learned model)
         profiler = cProfile.Profile() if profile else None
+        collections = CollectionTimer()
+        gc.callbacks.append(collections)
         if profiler:
             profiler.enable()
         began = time.process_time()
@@ -131,7 +149,12 @@ def profile_assess(cells: int, batch: int, profile: bool) -> int:
         spent = time.process_time() - began
         if profiler:
             profiler.disable()
+        gc.callbacks.remove(collections)
         print(f"{cells} cells in batches of {batch}: assess_ids {1000 * spent / cells:.2f} CPU-ms/cell")
+        print(
+            f"  garbage collection {1000 * collections.seconds / cells:.2f} ms/cell "
+            f"({collections.counts[0]} young, {collections.counts[1]} middle, {collections.counts[2]} full)"
+        )
         if profiler:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     return 0
